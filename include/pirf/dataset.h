@@ -1,0 +1,67 @@
+/* HDF5 field files: data sets, samples (and the same layout for anything that is (N, C, H, W)).
+ *
+ * One file holds `/fields`, float32 (N, C, H, W), normalized, plus file attributes (PDE name,
+ * normalization, grid spacing and centring, the resolved deck as YAML, format version). Files are
+ * written collectively with parallel HDF5 (MPI-IO): each rank writes the hyperslab of its own
+ * samples and its own tile. A new file is written under "<path>.partial" and renamed to <path> only
+ * by pirf_dataset_commit, so an interrupted run never leaves a truncated file under the real name.
+ *
+ * Every call is collective over the communicator the file was opened with; a rank with nothing to
+ * write or read in a round passes count = 0. */
+#ifndef PIRF_DATASET_H
+#define PIRF_DATASET_H
+
+#include <hdf5.h>
+#include <mpi.h>
+
+#define PIRF_FORMAT_VERSION 1
+
+typedef struct {
+  MPI_Comm comm;
+  hid_t file, fields;
+  long N;
+  int C, H, W;
+  char path[4096], partial[4200];
+  int writing;
+} pirf_dataset;
+
+/* A tile of `count` samples starting at global sample `first`: rows [ys, ys+ym), columns
+ * [xs, xs+xm), stored contiguously as [count][C][ym][xm]. */
+typedef struct {
+  long first, count;
+  int xs, xm, ys, ym;
+} pirf_tile_block;
+
+int pirf_dataset_create(pirf_dataset *ds, MPI_Comm comm, const char *path, long N, int C, int H,
+                        int W);
+int pirf_dataset_write(pirf_dataset *ds, const pirf_tile_block *b, const float *data);
+/* Close and rename <path>.partial to <path>. */
+int pirf_dataset_commit(pirf_dataset *ds);
+/* Close and remove the partial file (error paths). */
+void pirf_dataset_discard(pirf_dataset *ds);
+
+/* Open an existing file read-only and check /fields is float32 with 4 dimensions. `what` names the
+ * file's role in error messages ("data.path"). */
+int pirf_dataset_open(pirf_dataset *ds, MPI_Comm comm, const char *path, const char *what);
+int pirf_dataset_read(pirf_dataset *ds, const pirf_tile_block *b, float *data);
+int pirf_dataset_close(pirf_dataset *ds);
+
+/* File attributes (root group). Writers: collective, same value on every rank. */
+int pirf_attr_write_str(hid_t loc, const char *name, const char *value);
+int pirf_attr_write_double(hid_t loc, const char *name, int n, const double *values);
+int pirf_attr_write_long(hid_t loc, const char *name, long value);
+/* Readers return PIRF_ERR with a message naming the attribute if it is missing. */
+int pirf_attr_read_str(hid_t loc, const char *name, char **value); /* malloc'd */
+int pirf_attr_read_double(hid_t loc, const char *name, int n, double *values);
+int pirf_attr_read_long(hid_t loc, const char *name, long *value);
+int pirf_attr_exists(hid_t loc, const char *name);
+
+/* Generic (N, C, H, W) float32 data set inside an open file (a second field of a samples file, for
+ * example): create collectively / write a block / read a block. */
+int pirf_h5_create_fields(hid_t file, const char *name, long N, int C, int H, int W, hid_t *dset);
+int pirf_h5_write_block(hid_t dset, int C, const pirf_tile_block *b, const float *data);
+int pirf_h5_read_block(hid_t dset, int C, const pirf_tile_block *b, float *data);
+/* A small 1-D float64 data set written by rank 0's values (collective; all ranks pass the same). */
+int pirf_h5_write_vector(hid_t file, const char *name, long n, const double *values);
+
+#endif

@@ -1,0 +1,27 @@
+/* The application's view of an input deck: the schema tables of every module, loading a deck with
+ * its command-line overrides, and the common sections (grid, parallel, data, output). */
+#ifndef PIRF_DECK_H
+#define PIRF_DECK_H
+
+#include "pirf/config.h"
+#include "pirf/decomp.h"
+
+/* Every schema table of the program, NULL-terminated. */
+const pirf_cfg_spec *const *pirf_deck_tables(void);
+
+/* Load `deck` with `args` (key=value overrides; PETSc options starting with '-' and their values
+ * are skipped here because PETSc reads them). */
+int pirf_deck_load(const char *deck, int nargs, char **args, pirf_config **cfg);
+/* The rank layout the deck asks for (grid.resolution, parallel.tiles, model levels). */
+int pirf_deck_decomp(const pirf_config *cfg, MPI_Comm world, pirf_decomp *dc);
+/* data.path, or data/<pde.name>.h5 when it is empty. */
+const char *pirf_deck_data_path(const pirf_config *cfg, char *buf, size_t len);
+/* Create a directory and its parents (rank 0), then barrier. */
+int pirf_mkdir_p(MPI_Comm comm, const char *dir);
+/* Create the parent directory of a file path. */
+int pirf_mkdir_parent(MPI_Comm comm, const char *path);
+
+extern const pirf_cfg_spec pirf_app_schema[];
+extern const pirf_cfg_spec pirf_model_schema[];
+
+#endif

@@ -1,0 +1,111 @@
+/* Deck loading for the application layer (see pirf/deck.h). */
+#include "pirf/deck.h"
+
+#include "pirf/check.h"
+#include "pirf/physics.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+const pirf_cfg_spec pirf_app_schema[] = {
+    {"grid.resolution", PIRF_CFG_INT, "128", 4, 65536, 0, 0, NULL,
+     "grid points per side (R x R fields)"},
+    {"parallel.tiles", PIRF_CFG_INT_LIST, "[1, 1]", 1, 4096, 2, 2, NULL,
+     "[px, py]: every sample is split over px*py ranks; the rest of the ranks form data groups"},
+    {"data.samples", PIRF_CFG_INT, "1000", 1, 100000000, 0, 0, NULL,
+     "number of samples `pirf generate` writes"},
+    {"data.seed", PIRF_CFG_INT, "0", 0, 2147483647, 0, 0, NULL,
+     "seed of the generator's random numbers (Philox key)"},
+    {"data.path", PIRF_CFG_STRING, "\"\"", 0, 0, 0, 0, NULL,
+     "data set file; empty means data/<pde.name>.h5"},
+    {"data.chunk", PIRF_CFG_INT, "16", 1, 100000, 0, 0, NULL,
+     "samples a data group generates and writes per collective round"},
+    {"output.dir", PIRF_CFG_STRING, "runs/default", 0, 0, 0, 0, NULL,
+     "directory of checkpoints, samples, logs and the evaluation of this run"},
+    {"output.verbosity", PIRF_CFG_INT, "1", 0, 2, 0, 0, NULL,
+     "0 errors only, 1 progress lines, 2 debug"},
+    {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL}};
+
+const pirf_cfg_spec *const *pirf_deck_tables(void) {
+  enum { MAXT = 32 };
+  static const pirf_cfg_spec *tables[MAXT];
+  if (!tables[0]) {
+    int n = 0;
+    tables[n++] = pirf_physics_schema;
+    for (int i = 0; pirf_pde_registry[i]; i++)
+      if (pirf_pde_registry[i]->schema) tables[n++] = pirf_pde_registry[i]->schema;
+    tables[n++] = pirf_app_schema;
+    tables[n++] = pirf_model_schema;
+    tables[n] = NULL;
+  }
+  return tables;
+}
+
+int pirf_deck_load(const char *deck, int nargs, char **args, pirf_config **cfg) {
+  char **over = calloc((size_t)nargs + 1, sizeof *over);
+  PIRF_CHECK(over, "out of memory");
+  int n = 0;
+  for (int i = 0; i < nargs; i++) {
+    if (args[i][0] == '-') { /* a PETSc option; skip its value too */
+      if (i + 1 < nargs && args[i + 1][0] != '-' && !strchr(args[i + 1], '=')) i++;
+      continue;
+    }
+    over[n++] = args[i];
+  }
+  int err = pirf_config_load(cfg, pirf_deck_tables(), deck, n, over);
+  free(over);
+  return err;
+}
+
+int pirf_deck_decomp(const pirf_config *cfg, MPI_Comm world, pirf_decomp *dc) {
+  long tiles[2], mult[8];
+  pirf_cfg_int_list(cfg, "parallel.tiles", tiles, 2);
+  int levels = pirf_cfg_int_list(cfg, "model.channel_mult", mult, 8);
+  int R = (int)pirf_cfg_int(cfg, "grid.resolution");
+  return pirf_decomp_create(world, R, R, (int)tiles[0], (int)tiles[1], levels, dc);
+}
+
+const char *pirf_deck_data_path(const pirf_config *cfg, char *buf, size_t len) {
+  const char *p = pirf_cfg_str(cfg, "data.path");
+  if (*p)
+    snprintf(buf, len, "%s", p);
+  else
+    snprintf(buf, len, "data/%s.h5", pirf_cfg_str(cfg, "pde.name"));
+  return buf;
+}
+
+int pirf_mkdir_p(MPI_Comm comm, const char *dir) {
+  int rank, err = 0;
+  MPI_Comm_rank(comm, &rank);
+  char buf[4096];
+  if (rank == 0 && *dir) {
+    snprintf(buf, sizeof buf, "%s", dir);
+    for (char *p = buf + 1;; p++) {
+      if (*p == '/' || *p == 0) {
+        char c = *p;
+        *p = 0;
+        if (mkdir(buf, 0775) != 0 && errno != EEXIST) {
+          err = errno;
+          break;
+        }
+        *p = c;
+        if (!c) break;
+      }
+    }
+  }
+  PIRF_MPI(MPI_Bcast(&err, 1, MPI_INT, 0, comm));
+  PIRF_USER_CHECK(!err, "cannot create the directory '%s': %s", dir, strerror(err));
+  return 0;
+}
+
+int pirf_mkdir_parent(MPI_Comm comm, const char *path) {
+  char buf[4096];
+  snprintf(buf, sizeof buf, "%s", path);
+  char *slash = strrchr(buf, '/');
+  if (!slash) return 0;
+  *slash = 0;
+  return pirf_mkdir_p(comm, buf);
+}

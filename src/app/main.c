@@ -1,0 +1,75 @@
+/* pirf: physics-informed reward fine-tuning of diffusion models (PIRF, Yuan et al. 2025).
+ *
+ *   pirf generate DECK [key=value ...] [-petsc_option ...]
+ *   pirf keys                 the deck schema as a Markdown table
+ *   pirf version
+ *
+ * Errors in user input are reported once (rank 0) and the program exits with status 2; any other
+ * failure is reported by the rank that saw it and the job is aborted so no rank waits forever. */
+#include "pirf/app.h"
+#include "pirf/check.h"
+#include "pirf/config.h"
+#include "pirf/deck.h"
+#include "pirf/log.h"
+
+#include <petscsys.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct {
+  const char *name;
+  int (*run)(const char *deck, int nargs, char **args);
+  const char *help;
+} command;
+
+static const command commands[] = {
+    {"generate", pirf_cmd_generate, "solve the deck's PDE and write the data set (data.path)"},
+};
+static const int ncommands = (int)(sizeof commands / sizeof commands[0]);
+
+static void usage(FILE *out) {
+  fprintf(out, "usage: pirf COMMAND DECK.yaml [key.sub=value ...] [-petsc_option ...]\n\ncommands:\n");
+  for (int i = 0; i < ncommands; i++) fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
+  fprintf(out, "  %-10s %s\n  %-10s %s\n", "keys", "print every deck key with its default and range",
+          "version", "print the version");
+  fprintf(out, "\nexample: mpiexec -n 2 pirf generate input/darcy.yaml data.samples=32 "
+               "grid.resolution=64\n");
+}
+
+int main(int argc, char **argv) {
+  if (PetscInitialize(&argc, &argv, NULL, NULL)) return 1;
+  int rank, err = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+    if (rank == 0) usage(stdout);
+    err = argc < 2 ? PIRF_ERR_USER : 0;
+  } else if (!strcmp(argv[1], "version")) {
+    if (rank == 0) printf("pirf %s\n", PIRF_VERSION);
+  } else if (!strcmp(argv[1], "keys")) {
+    if (rank == 0) pirf_config_print_schema(stdout, pirf_deck_tables());
+  } else {
+    const command *cmd = NULL;
+    for (int i = 0; i < ncommands; i++)
+      if (!strcmp(argv[1], commands[i].name)) cmd = &commands[i];
+    if (!cmd) {
+      if (rank == 0) {
+        fprintf(stderr, "pirf: error: unknown command '%s'\n", argv[1]);
+        usage(stderr);
+      }
+      err = PIRF_ERR_USER;
+    } else if (argc < 3 || argv[2][0] == '-' || strchr(argv[2], '=')) {
+      if (rank == 0)
+        fprintf(stderr, "pirf: error: '%s' needs an input deck: pirf %s DECK.yaml [key=value ...]\n",
+                cmd->name, cmd->name);
+      err = PIRF_ERR_USER;
+    } else {
+      err = cmd->run(argv[2], argc - 3, argv + 3);
+      if (err && !pirf_error_is_collective()) {
+        fprintf(stderr, "pirf: aborting the job after an error on rank %d\n", rank);
+        MPI_Abort(MPI_COMM_WORLD, err);
+      }
+    }
+  }
+  PetscFinalize();
+  return err ? (err == PIRF_ERR_USER ? 2 : 1) : 0;
+}

@@ -1,0 +1,100 @@
+/* Rank-0 logging, timers and progress lines (see pirf/log.h). */
+#include "pirf/log.h"
+
+#include <mpi.h>
+#include <stdarg.h>
+#include <time.h>
+
+static int log_level = 1;
+
+static int rank0(int *rank) {
+  int init = 0, fin = 0;
+  *rank = 0;
+  MPI_Initialized(&init);
+  MPI_Finalized(&fin);
+  if (init && !fin) MPI_Comm_rank(MPI_COMM_WORLD, rank);
+  return *rank == 0;
+}
+
+void pirf_log_set_level(int level) { log_level = level; }
+int pirf_log_level(void) { return log_level; }
+
+void pirf_log(const char *fmt, ...) {
+  int rank;
+  if (log_level < 1 || !rank0(&rank)) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vfprintf(stdout, fmt, ap);
+  va_end(ap);
+  fflush(stdout);
+}
+
+void pirf_debug(const char *fmt, ...) {
+  int rank;
+  if (log_level < 2 || !rank0(&rank)) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vfprintf(stdout, fmt, ap);
+  va_end(ap);
+  fflush(stdout);
+}
+
+void pirf_log_rank(const char *fmt, ...) {
+  int rank;
+  rank0(&rank);
+  char buf[2048];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  fprintf(stdout, "[rank %d] %s", rank, buf);
+  fflush(stdout);
+}
+
+double pirf_wtime(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+const char *pirf_format_duration(double s, char *buf) {
+  if (!(s >= 0) || s > 1e8) {
+    snprintf(buf, 16, "--:--:--");
+    return buf;
+  }
+  long t = (long)(s + 0.5);
+  snprintf(buf, 16, "%d:%02d:%02d", (int)(t / 3600), (int)((t / 60) % 60), (int)(t % 60));
+  return buf;
+}
+
+void pirf_progress_begin(pirf_progress *p, const char *label, const char *unit, long total) {
+  p->label = label;
+  p->unit = unit;
+  p->total = total;
+  p->done = 0;
+  p->t_start = pirf_wtime();
+  p->t_last_print = p->t_start;
+  p->interval = 5.0;
+}
+
+static void progress_print(pirf_progress *p, const char *extra, int final) {
+  double now = pirf_wtime(), el = now - p->t_start;
+  double rate = el > 0 ? (double)p->done / el : 0.0;
+  double eta = rate > 0 ? (double)(p->total - p->done) / rate : -1.0;
+  char b1[16], b2[16];
+  pirf_log("[%s] %ld/%ld %s  %.3g %s/s  elapsed %s  %s %s%s%s\n", p->label, p->done, p->total,
+           p->unit, rate, p->unit, pirf_format_duration(el, b1), final ? "done" : "ETA",
+           final ? "" : pirf_format_duration(eta, b2), extra ? "  " : "", extra ? extra : "");
+  p->t_last_print = now;
+}
+
+void pirf_progress_update(pirf_progress *p, long done, const char *extra) {
+  p->done = done;
+  if (pirf_wtime() - p->t_last_print >= p->interval && done < p->total)
+    progress_print(p, extra, 0);
+}
+
+void pirf_progress_end(pirf_progress *p, const char *extra) {
+  p->done = p->total;
+  progress_print(p, extra, 1);
+}

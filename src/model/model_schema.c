@@ -1,0 +1,15 @@
+/* Deck keys of the `model` section: the EDM DDPM++ SongUNet configuration (PIRF-SPEC §4.1). */
+#include "pirf/config.h"
+
+const pirf_cfg_spec pirf_model_schema[] = {
+    {"model.channels", PIRF_CFG_INT, "128", 4, 4096, 0, 0, NULL,
+     "base channel count (model_channels); each level has channels * channel_mult[l]"},
+    {"model.channel_mult", PIRF_CFG_INT_LIST, "[2, 2, 2]", 1, 64, 1, 8, NULL,
+     "channel multiplier per resolution level; its length is the number of levels"},
+    {"model.num_blocks", PIRF_CFG_INT, "4", 1, 64, 0, 0, NULL,
+     "residual blocks per level in the encoder (the decoder has one more)"},
+    {"model.attn_resolutions", PIRF_CFG_INT_LIST, "[16]", 0, 65536, 1, 8, NULL,
+     "resolutions with self-attention (the bottleneck in0 block always has it)"},
+    {"model.dropout", PIRF_CFG_REAL, "0.13", 0, 0.99, 0, 0, NULL,
+     "dropout probability before conv1 of every UNet block (training and taped steps)"},
+    {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL}};
