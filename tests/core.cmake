@@ -50,3 +50,8 @@ pirf_expect_error(override_unknown_key 2 "command line: unknown key 'data.sampel
                   generate ${CMAKE_SOURCE_DIR}/input/quickstart.yaml data.sampels=3)
 pirf_expect_error(unknown_command 2 "unknown command 'generat'" 1 generat input/quickstart.yaml)
 pirf_expect_error(command_without_deck 2 "'generate' needs an input deck" 1 generate)
+
+# docs/deck.md lists every key the program accepts (regenerate with scripts/update_deck_doc.sh).
+add_test(NAME docs_list_every_deck_key
+         COMMAND bash -c "missing=0; for k in $($<TARGET_FILE:pirf> keys | sed -n 's/^| `\\([^`]*\\)`.*/\\1/p'); do grep -q \"\\`$k\\`\" ${CMAKE_SOURCE_DIR}/docs/deck.md || { echo \"docs/deck.md lacks $k (run scripts/update_deck_doc.sh)\"; missing=1; }; done; exit $missing")
+set_tests_properties(docs_list_every_deck_key PROPERTIES ENVIRONMENT "${PIRF_TEST_ENV}")
