@@ -1,0 +1,2 @@
+# Diffusion layer: schedule, Heun sampler, reverse mode through sampler steps.
+pirf_add_test(NAME heun_sampler_and_chain SOURCE tests/diffusion/test_sampler.c NP 1)
