@@ -110,7 +110,7 @@ int pirf_heun_steps_backward(pirf_denoiser *d, const double *sigma, int N, int f
     }
     /* d = (x_i - D1)/s0 */
     for (size_t k = 0; k < n; k++) {
-      xbar[k] = (float)(xbar[k] + 0*dbar[k] / s0);
+      xbar[k] = (float)(xbar[k] + dbar[k] / s0);
       Dbar[k] = (float)(-dbar[k] / s0);
     }
     PIRF_TRY(d->vjp(d, --slot, Dbar, xbar));
