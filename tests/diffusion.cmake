@@ -1,2 +1,3 @@
 # Diffusion layer: schedule, Heun sampler, reverse mode through sampler steps.
 pirf_add_test(NAME heun_sampler_and_chain SOURCE tests/diffusion/test_sampler.c NP 1)
+pirf_add_test(NAME weight_regularization SOURCE tests/diffusion/test_weight_reg.c NP 1)
