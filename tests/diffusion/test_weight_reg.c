@@ -22,7 +22,7 @@ int main(int argc, char **argv) {
   double expect = 0;
   for (int i = 1; i < 3; i++) {
     double s = 0;
-    for (size_t k = P[i].offset; k < P[i].offset + P[i].count; k++) s += (th[k] - ref[k]) * (th[k] - ref[k]);
+    for (size_t k = P[i].offset; k < P[i].offset + P[i].count; k++) s += ((double)th[k] - ref[k]) * ((double)th[k] - ref[k]);
     expect += lambda * sqrt(s);
   }
   TEST_CLOSE(reg, expect, 1e-12, 0, "reg value");
