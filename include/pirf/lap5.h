@@ -42,7 +42,7 @@ typedef enum { PIRF_LAP5_IDENTITY_ROWS, PIRF_LAP5_KRON_ROWS } pirf_lap5_rows;
 
 typedef struct {
   DM da;        /* borrowed */
-  Mat A;
+  Mat A, P;     /* the reference operator; its class-block-diagonal part (preconditioner) */
   KSP ksp;
   Vec b, u;
   pirf_lap5_rows rows;
