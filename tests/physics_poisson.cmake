@@ -48,3 +48,18 @@ foreach(pde poisson helmholtz)
                          DEPENDS "${pde}_generate_np1;${pde}_generate_np${np}")
   endforeach()
 endforeach()
+
+# Error paths (pirf_expect_error from tests/core.cmake): a generator solve that stops before
+# pde.solver_rtol is a clear collective error, and out-of-range PDE keys name the key and range.
+pirf_expect_error(poisson_solver_not_converged 2
+                  "generator's linear solve did not converge \\(DIVERGED_ITS after 1 iterations.*pde.solver_rtol" 2
+                  generate ${CMAKE_SOURCE_DIR}/input/poisson_quickstart.yaml data.samples=2
+                  data.path=generated/not_converged.h5 -gen_ksp_max_it 1)
+pirf_expect_error(helmholtz_solver_not_converged 2
+                  "generator's linear solve did not converge \\(DIVERGED_ITS after 1 iterations" 1
+                  generate ${CMAKE_SOURCE_DIR}/input/helmholtz_quickstart.yaml data.samples=2
+                  data.path=generated/not_converged.h5 -gen_ksp_max_it 1)
+pirf_expect_error(helmholtz_k_out_of_range 2 "key 'pde.helmholtz.k' is out of range: 3.*\\[0, 2.5\\]" 1
+                  generate ${CMAKE_SOURCE_DIR}/input/helmholtz_quickstart.yaml pde.helmholtz.k=3)
+pirf_expect_error(poisson_a_scale_out_of_range 2 "key 'pde.poisson.a_scale' is out of range: 0" 1
+                  generate ${CMAKE_SOURCE_DIR}/input/poisson_quickstart.yaml pde.poisson.a_scale=0)
