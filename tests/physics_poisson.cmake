@@ -1,7 +1,7 @@
 # Poisson and Helmholtz (PIRF-SPEC §5.2, §5.3): the shared vertex-grid 5-point solve and residual,
 # the generic residual/adjoint checks, `pirf generate` at several layouts, and the error paths.
 
-pirf_add_test(NAME lap5_solvers_converge_at_second_order
+pirf_add_test(NAME poisson_helmholtz_solvers_converge_at_second_order
               SOURCE tests/physics/test_lap5_solve_order.c NP 1 2 4 LABELS physics)
 
 foreach(pde poisson helmholtz)

@@ -1,4 +1,4 @@
-/* lap5_solvers_converge_at_second_order: the generators' linear solves (pirf/lap5.h) on a
+/* poisson_helmholtz_solvers_converge_at_second_order: the generators' linear solves (pirf/lap5.h) on a
  * manufactured solution, at three grid sizes, on the tile layout of the rank count (1: [1,1],
  * 2: [2,1], 4: [2,2]).
  *
@@ -95,7 +95,7 @@ int main(int argc, char **argv) {
                  sizes[n], bmax[n]);
     }
   }
-  int rc = test_finish("lap5_solvers_converge_at_second_order");
+  int rc = test_finish("poisson_helmholtz_solvers_converge_at_second_order");
   PetscFinalize();
   MPI_Finalize();
   return rc;
