@@ -16,8 +16,9 @@
  * would need. P is applied by one V-cycle of algebraic multigrid, hypre's BoomerAMG (PETSc GAMG
  * where PETSc lacks hypre); geometric multigrid is out because R = 128 is not 2^k + 1. Measured at
  * R = 128, rtol 1e-10: BoomerAMG on P needs 7 GMRES iterations for both PDEs; GAMG needed 16
- * (Poisson) and 89 (Helmholtz, on A itself) or 140 (on P). GMRES is right-preconditioned so that rtol bounds the *true* residual
- * ||b - A u|| / ||b||. A and P are the same for every sample, so the hierarchy is built once.
+ * (Poisson) and 89 (Helmholtz, on A itself) or 140 (on P). GMRES is right-preconditioned so that
+ * rtol bounds the *true* residual ||b - A u|| / ||b||. A and P are the same for every sample, so
+ * the hierarchy is built once.
  *
  * Row scaling: each row of A (and P) is multiplied by a constant, the right-hand side with it, so
  * the diagonal is positive and, for Poisson's identity rows, of the interior's size (4/h^2). The
@@ -27,12 +28,13 @@
 
 #include <stdlib.h>
 
-/* The unscaled row of point (i, j): up to 5 entries (column stencil, value). */
 /* How many of the two directions are at the boundary: 0 interior, 1 edge, 2 corner. */
 static int point_class(PetscInt M, PetscInt N, PetscInt i, PetscInt j) {
   return (i == 0 || i == M - 1) + (j == 0 || j == N - 1);
 }
 
+/* The unscaled reference row of point (i, j): up to 5 entries (column stencil, value), the
+ * diagonal first; *identity says it is one of Poisson's identity rows. */
 static int reference_row(const pirf_lap5_solver *s, PetscInt M, PetscInt N, PetscInt i, PetscInt j,
                          MatStencil *col, PetscScalar *val, int *identity) {
   const double ih2 = 1.0 / (s->h * s->h);
