@@ -2,3 +2,4 @@
 # The layout-dependent layers run at 1, 2 and 4 ranks; each run also covers every tile layout
 # that rank count allows (at 4: [2,2] and 2 data groups x [2,1] / [1,2]).
 pirf_add_test(NAME groupnorm SOURCE tests/nn/test_groupnorm.c NP 1 2 4 TIMEOUT 60)
+pirf_add_test(NAME attention SOURCE tests/nn/test_attention.c NP 1 2 4 TIMEOUT 60)

@@ -160,6 +160,8 @@ static inline void test_grad_fd(const char *what, float *p, size_t n, const floa
       fprintf(stderr, "  %s[%zu]: finite difference %.8g, analytic %.8g\n", what, i, fd[i],
               (double)grad[i]);
   }
+  if (test_rank_() == 0)
+    printf("%s: worst err/tol %.3g over %zu elements (max |fd| %.3g)\n", what, worst, n, fdmax);
   TEST_CHECK(bad == 0 && fdmax > 0.0,
              "%s: gradient does not match finite differences at %d of %zu elements "
              "(worst err/tol %.3g, max |fd| %.3g)",
