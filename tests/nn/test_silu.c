@@ -29,7 +29,7 @@ int main(int argc, char **argv) {
   TEST_CHECK(maxd < 1e-6, "silu_matches_direct_formula: max relative error %.3g", maxd);
   memset(dx, 0, sizeof dx);
   pirf_silu_backward(dx, g, x, N);
-  test_grad_fd("silu_grad_matches_finite_difference", x, N, dx, loss, NULL, 1e-3, 1e-3, 1e-4);
+  test_grad_fd("silu_grad_matches_finite_difference", x, N, dx, loss, NULL, 1e-2, 1e-3, 1e-4);
   float dx2[N];
   memcpy(dx2, dx, sizeof dx);
   pirf_silu_backward(dx2, g, x, N);
