@@ -2,6 +2,8 @@
  *
  *  groupnorm_matches_direct_formula: the whole-field forward equals a two-pass double reference
  *      (biased variance over the group's channels and all pixels, eps inside the square root).
+ *  groupnorm_statistics_survive_large_mean: the same with mean 1000 and spread 1 (the statistics
+ *      are accumulated in double; a float32 sum of squares would fail).
  *  groupnorm_grad_matches_finite_difference: dx, dgamma, dbeta against central differences of
  *      <y, g> with random x (non-zero mean), gamma, beta and cotangent g, on the whole field.
  *  groupnorm_matches_single_rank_at_any_layout: on every tile layout the job allows (incl. 2 data
@@ -67,21 +69,14 @@ static void gn_free(gn_ctx *c) {
   free(c->work);
 }
 
-static void check_direct_and_fd(void) {
-  test_layout w;
-  test_layout_create(&w, 1, 1, 1);
-  gn_ctx c;
-  gn_alloc(&c, &w.L, B_PER_GROUP, 0);
-  size_t n = (size_t)B_PER_GROUP * C * w.L.xm * w.L.ym, hw = (size_t)w.L.xm * w.L.ym;
-  float *dx = test_alloc(n * 4), *dgamma = test_alloc(C * 4), *dbeta = test_alloc(C * 4);
-  TEST_CHECK(!gn_run(&c, dx, dgamma, dbeta), "groupnorm returned an error");
-
-  /* two-pass double reference of the forward */
-  double maxdiff = 0.0;
+/* Largest |y - two-pass double reference| over the whole field (ref from the same float x). */
+static double direct_error(const gn_ctx *c) {
+  const size_t hw = (size_t)c->L->xm * c->L->ym;
   const int cg = C / G;
-  for (int b = 0; b < B_PER_GROUP; b++)
+  double maxdiff = 0.0;
+  for (int b = 0; b < c->B; b++)
     for (int g = 0; g < G; g++) {
-      const float *xg = c.x + ((size_t)b * C + (size_t)g * cg) * hw;
+      const float *xg = c->x + ((size_t)b * C + (size_t)g * cg) * hw;
       double mu = 0.0, var = 0.0;
       for (size_t k = 0; k < cg * hw; k++) mu += xg[k];
       mu /= (double)(cg * hw);
@@ -90,10 +85,33 @@ static void check_direct_and_fd(void) {
       for (int ch = g * cg; ch < (g + 1) * cg; ch++)
         for (size_t k = 0; k < hw; k++) {
           size_t i = ((size_t)b * C + ch) * hw + k;
-          double ref = (c.x[i] - mu) / sqrt(var + EPS) * c.gamma[ch] + c.beta[ch];
-          maxdiff = fmax(maxdiff, fabs(ref - c.y[i]));
+          double ref = (c->x[i] - mu) / sqrt(var + EPS) * c->gamma[ch] + c->beta[ch];
+          maxdiff = fmax(maxdiff, fabs(ref - c->y[i]));
         }
     }
+  return maxdiff;
+}
+
+static void check_direct_and_fd(void) {
+  test_layout w;
+  test_layout_create(&w, 1, 1, 1);
+  gn_ctx c;
+  /* mean 1000 against a spread of 1: a float32 sum of squares would lose the variance entirely;
+   * the output can only be as good as x's own resolution (ulp(1000) = 6e-5) */
+  gn_alloc(&c, &w.L, B_PER_GROUP, 0);
+  test_fill_tile(c.x, &w.L, B_PER_GROUP, C, 0, 1, 1.0, 1000.0);
+  TEST_CHECK(!pirf_groupnorm_forward(c.y, c.mean, c.rstd, c.x, c.gamma, c.beta, c.B, C, G, EPS,
+                                     c.L, c.work), "groupnorm returned an error");
+  double e = direct_error(&c);
+  TEST_CHECK(e < 2e-4, "groupnorm_statistics_survive_large_mean: max |y - ref| = %.3g", e);
+  gn_free(&c);
+
+  gn_alloc(&c, &w.L, B_PER_GROUP, 0);
+  size_t n = (size_t)B_PER_GROUP * C * w.L.xm * w.L.ym;
+  float *dx = test_alloc(n * 4), *dgamma = test_alloc(C * 4), *dbeta = test_alloc(C * 4);
+  TEST_CHECK(!gn_run(&c, dx, dgamma, dbeta), "groupnorm returned an error");
+
+  double maxdiff = direct_error(&c);
   TEST_CHECK(maxdiff < 1e-5, "groupnorm_matches_direct_formula: max |y - ref| = %.3g", maxdiff);
 
   test_grad_fd("groupnorm_grad_matches_finite_difference dx", c.x, n, dx, gn_loss, &c, 1e-2, 1e-3,
