@@ -33,6 +33,10 @@
 
 #include <stddef.h>
 
+/* EDM's group count for C channels: min(32, C/4) (GroupNorm's num_groups=32,
+ * min_channels_per_group=4). */
+static inline int pirf_groupnorm_edm_groups(int C) { return C / 4 < 32 ? C / 4 : 32; }
+
 /* Doubles of scratch that forward and backward need (2*B*G). */
 size_t pirf_groupnorm_work_size(int B, int G);
 
