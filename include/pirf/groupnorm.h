@@ -24,8 +24,9 @@
  * gradients are per-rank partial sums (the caller reduces them over tiles and data groups with
  * the other parameter gradients). dgamma/dbeta may be NULL to skip them.
  *
- * work: caller-provided scratch of pirf_groupnorm_work_size(B, G) doubles (no allocation inside).
- * y may alias x in the forward only if the caller does not need x for the backward (it does). */
+ * work: caller-provided scratch of pirf_groupnorm_work_size(B, G) doubles (no allocation inside;
+ * nothing in it survives a call). The backward reads the forward's INPUT x, so y must not overwrite
+ * x when a backward follows; dx must not alias dy. */
 #ifndef PIRF_GROUPNORM_H
 #define PIRF_GROUPNORM_H
 
