@@ -1,6 +1,7 @@
 /* pirf: physics-informed reward fine-tuning of diffusion models (PIRF, Yuan et al. 2025).
  *
  *   pirf generate DECK [key=value ...] [-petsc_option ...]
+ *   pirf bench DECK [key=value ...] [-bench_batch B] [-bench_reps N]
  *   pirf keys                 the deck schema as a Markdown table
  *   pirf version
  *
@@ -24,6 +25,7 @@ typedef struct {
 
 static const command commands[] = {
     {"generate", pirf_cmd_generate, "solve the deck's PDE and write the data set (data.path)"},
+    {"bench", pirf_cmd_bench, "time the network's kernels against this machine's measured peak"},
 };
 static const int ncommands = (int)(sizeof commands / sizeof commands[0]);
 
