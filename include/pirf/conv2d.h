@@ -35,4 +35,12 @@ int pirf_conv2d_backward(const pirf_level *L, float *dx, float *dw, float *db, c
                          const float *x, const float *w, int B, int Cin, int Cout, int k,
                          float *scratch);
 
+/* How k = 3 is computed (process-wide setting; both give the same results up to rounding and use
+ * the same scratch size). SHIFTED_GEMM (default): 9 SGEMMs reading the padded input in place, see
+ * conv2d.c. IM2COL: the textbook column matrix + one SGEMM, with col2im in backward; kept as the
+ * baseline for `pirf bench` and as a cross-check in the tests. */
+typedef enum { PIRF_CONV3_SHIFTED_GEMM = 0, PIRF_CONV3_IM2COL = 1 } pirf_conv3_algo;
+void pirf_conv2d_set_algo(pirf_conv3_algo algo);
+pirf_conv3_algo pirf_conv2d_algo(void);
+
 #endif

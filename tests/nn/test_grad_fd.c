@@ -9,7 +9,8 @@
  *      each single entry, so the difference is exact up to float rounding and one wrong term
  *      fails. The gradient buffers start non-zero to check that backward accumulates.
  *
- * Shapes: B = 2, Cin = 3, Cout = 4 on a 6 x 8 field (rows x columns). */
+ * Shapes: B = 2, Cin = 3, Cout = 4 on a 6 x 8 field (rows x columns). argv[2] = "im2col" selects
+ * the im2col baseline for conv3 (PIRF_CONV3_IM2COL). */
 #include "nn_harness.h"
 #include "pirf/conv2d.h"
 #include "pirf/resample.h"
@@ -128,6 +129,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   const char *name = argv[1];
+  if (argc > 2 && !strcmp(argv[2], "im2col")) pirf_conv2d_set_algo(PIRF_CONV3_IM2COL);
   layer ly = {0};
   ly.op = !strcmp(name, "conv3") ? OP_CONV3 : !strcmp(name, "conv1") ? OP_CONV1 : !strcmp(name, "down2") ? OP_DOWN2 : OP_UP2;
   ly.k = ly.op == OP_CONV3 ? 3 : 1;

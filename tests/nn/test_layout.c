@@ -7,7 +7,7 @@
  * argv: [px py]; by default [1,1], [2,1], [2,2] at 1, 2, 4 ranks. With 4 ranks and "2 1" there are
  * 2 data groups of 2 tiles: both groups must reproduce the whole field.
  * Grid 10 x 14 with levels = 2, so tiles are uneven (columns 8 + 6, rows 6 + 4) at level 0 and odd
- * (4 + 3, 3 + 2) at level 1. */
+ * (4 + 3, 3 + 2) at level 1. The 3x3 checks run with both algorithms (pirf_conv2d_set_algo). */
 #include "nn_harness.h"
 #include "pirf/conv2d.h"
 #include "pirf/resample.h"
@@ -129,8 +129,11 @@ int main(int argc, char **argv) {
   if (pirf_decomp_create(MPI_COMM_WORLD, H, W, px, py, 2, &tiled) ||
       pirf_decomp_create(MPI_COMM_WORLD, H, W, 1, 1, 2, &whole))
     MPI_Abort(MPI_COMM_WORLD, 1);
-  check_conv(&tiled, &whole, 0, 3);
-  check_conv(&tiled, &whole, 1, 3);
+  for (int algo = 0; algo < 2; algo++) { /* the shifted-GEMM kernel and the im2col baseline */
+    pirf_conv2d_set_algo(algo ? PIRF_CONV3_IM2COL : PIRF_CONV3_SHIFTED_GEMM);
+    check_conv(&tiled, &whole, 0, 3);
+    check_conv(&tiled, &whole, 1, 3);
+  }
   check_conv(&tiled, &whole, 0, 1);
   check_resample(&tiled, &whole);
   pirf_decomp_destroy(&tiled);
