@@ -6,10 +6,12 @@
  *   pirf_bench_end(&b);                                  prints peak memory per rank
  *
  * A row calls fn(ctx) once to warm up, then `reps` times; each repetition is timed between
- * barriers and its time is the slowest rank's, and the row reports the median (and the range). fn
- * is collective over b.comm. `flops` is the work of ONE call summed over all ranks of b.comm (0 for
- * a row that is not flop-bound); GFLOP/s and % of peak are then against the whole machine slice:
- * peak = (one core's measured peak) x (ranks) x (BLAS threads per rank).
+ * barriers (wall time of the slowest rank, CPU time summed over ranks). It reports the wall-clock
+ * median and range, GFLOP/s of that median, and "% peak" = flops / (median CPU seconds x one
+ * core's measured peak): the efficiency of the cores while they work on it, which other jobs on a
+ * shared machine do not distort (they stretch wall time, not CPU time). fn is collective over
+ * b.comm. `flops` is the work of ONE call summed over all ranks of b.comm (0 for a row that is not
+ * flop-bound). The peak is measured in CPU time too (min over ranks).
  * Adding a row for a new kernel (a network evaluation, a training step) means writing one fn and
  * one call. */
 #ifndef PIRF_BENCH_H

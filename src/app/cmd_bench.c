@@ -5,6 +5,8 @@
  * U-Net level of the deck (channels = model.channels * model.channel_mult[l], resolution
  * grid.resolution / 2^l, Cin = Cout, on the deck's tile layout parallel.tiles), and at a fixed
  * reference shape (64 x 64, 64 -> 64 channels) that is comparable between decks and machines.
+ * Each shape is timed with the default shifted-GEMM kernel and, unless -bench_baseline 0, with
+ * the im2col baseline ("[im2col]" rows).
  * B samples per data group per call (-bench_batch, default 1). A convolution costs
  * 2 * Cin * Cout * 9 * H * W flops per sample in each of the three directions.
  *
@@ -60,7 +62,7 @@ static void conv_case_free(conv_case *c) {
 
 /* The three rows of one convolution shape. ndata data groups each run B samples per call. */
 static int bench_conv(pirf_bench *b, const pirf_decomp *dc, int level, int B, int Cin, int Cout,
-                      int k, const char *tag) {
+                      int k, const char *tag, int baseline) {
   conv_case c = {.B = B, .Cin = Cin, .Cout = Cout, .k = k};
   pirf_level_init(&c.L, dc, level);
   const size_t nt = (size_t)c.L.xm * c.L.ym, nw = (size_t)Cout * Cin * k * k;
@@ -85,19 +87,26 @@ static int bench_conv(pirf_bench *b, const pirf_decomp *dc, int level, int B, in
   const double flops = 2.0 * Cin * Cout * k * k * (double)c.L.H * c.L.W * B * dc->ndata;
   char shape[64], name[64];
   snprintf(shape, sizeof shape, "B%d %d->%d %dx%d%s", B, Cin, Cout, c.L.H, c.L.W, tag);
-  snprintf(name, sizeof name, "conv%dx%d forward", k, k);
-  err = err ? err : pirf_bench_row(b, name, shape, flops, conv_fwd, &c);
-  snprintf(name, sizeof name, "conv%dx%d backward-data", k, k);
-  err = err ? err : pirf_bench_row(b, name, shape, flops, conv_bwd_data, &c);
-  snprintf(name, sizeof name, "conv%dx%d backward-weights", k, k);
-  err = err ? err : pirf_bench_row(b, name, shape, flops, conv_bwd_weights, &c);
+  static const char *dirs[3] = {"forward", "backward-data", "backward-weights"};
+  int (*fns[3])(void *) = {conv_fwd, conv_bwd_data, conv_bwd_weights};
+  /* the two algorithms back to back per direction, so a drift in machine load hits both alike */
+  for (int d = 0; d < 3 && !err; d++) {
+    for (int a = 0; a < (baseline ? 2 : 1) && !err; a++) {
+      pirf_conv2d_set_algo(a ? PIRF_CONV3_IM2COL : PIRF_CONV3_SHIFTED_GEMM);
+      snprintf(name, sizeof name, "conv%dx%d %s%s", k, k, dirs[d], a ? " [im2col]" : "");
+      err = pirf_bench_row(b, name, shape, flops, fns[d], &c);
+    }
+  }
+  pirf_conv2d_set_algo(PIRF_CONV3_SHIFTED_GEMM);
   conv_case_free(&c);
   return err;
 }
 
 static int bench(pirf_config *cfg) {
   PetscInt B = 1, reps = 5;
+  PetscBool baseline = PETSC_TRUE;
   PIRF_PETSC(PetscOptionsGetInt(NULL, NULL, "-bench_batch", &B, NULL));
+  PIRF_PETSC(PetscOptionsGetBool(NULL, NULL, "-bench_baseline", &baseline, NULL));
   PIRF_PETSC(PetscOptionsGetInt(NULL, NULL, "-bench_reps", &reps, NULL));
   PIRF_USER_CHECK(B >= 1 && reps >= 1, "-bench_batch and -bench_reps must be positive");
   pirf_decomp dc;
@@ -114,7 +123,7 @@ static int bench(pirf_config *cfg) {
   int err = 0;
   for (int l = 0; l < levels && !err; l++) {
     int C = ch * (int)mult[l];
-    err = bench_conv(&b, &dc, l, (int)B, C, C, 3, "");
+    err = bench_conv(&b, &dc, l, (int)B, C, C, 3, "", baseline);
   }
   pirf_decomp_destroy(&dc);
   PIRF_TRY(err);
@@ -123,7 +132,7 @@ static int bench(pirf_config *cfg) {
   long tiles[2];
   pirf_cfg_int_list(cfg, "parallel.tiles", tiles, 2);
   PIRF_TRY(pirf_decomp_create(MPI_COMM_WORLD, 64, 64, (int)tiles[0], (int)tiles[1], 1, &ref));
-  err = bench_conv(&b, &ref, 0, (int)B, 64, 64, 3, " (ref)");
+  err = bench_conv(&b, &ref, 0, (int)B, 64, 64, 3, " (ref)", baseline);
   pirf_decomp_destroy(&ref);
   PIRF_TRY(err);
   return pirf_bench_end(&b);
