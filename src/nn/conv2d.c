@@ -31,9 +31,15 @@
 #include <stdint.h>
 #include <string.h>
 
-static pirf_conv3_algo conv3_algo = PIRF_CONV3_SHIFTED_GEMM;
+static pirf_conv3_algo conv3_algo = PIRF_CONV3_AUTO;
 void pirf_conv2d_set_algo(pirf_conv3_algo algo) { conv3_algo = algo; }
 pirf_conv3_algo pirf_conv2d_algo(void) { return conv3_algo; }
+
+/* Whether this tile's 3x3 convolution runs as im2col under the current setting. */
+static int use_im2col(const pirf_level *L) {
+  if (conv3_algo == PIRF_CONV3_AUTO) return (long)L->xm * L->ym <= PIRF_CONV3_IM2COL_MAX_PIXELS;
+  return conv3_algo == PIRF_CONV3_IM2COL;
+}
 
 /* The scratch carve-up for k = 3 (all sizes in floats). */
 typedef struct {
@@ -66,7 +72,7 @@ static conv3_scratch carve3(const pirf_level *L, int B, int Cin, int Cout, float
   /* im2col's column matrix overlays the shifted-GEMM buffers after dxp (one algorithm per call) */
   const size_t ncol = 9 * (size_t)Cin * L->xm * L->ym;
   s.col = base ? base + off[3] : NULL;
-  s.total = o > off[3] + ncol ? o : off[3] + ncol;
+  s.total = use_im2col(L) && off[3] + ncol > o ? off[3] + ncol : o;
   return s;
 }
 
@@ -266,7 +272,7 @@ int pirf_conv2d_forward(const pirf_level *L, float *y, const float *x, const flo
     return 0;
   }
   PIRF_CHECK(scratch, "conv2d 3x3 needs scratch memory (pirf_conv2d_scratch_floats)");
-  if (conv3_algo == PIRF_CONV3_IM2COL) return im2col_forward(L, y, x, w, bias, B, Cin, Cout, scratch);
+  if (use_im2col(L)) return im2col_forward(L, y, x, w, bias, B, Cin, Cout, scratch);
   return conv3_forward(L, y, x, w, bias, B, Cin, Cout, scratch);
 }
 
@@ -288,7 +294,7 @@ int pirf_conv2d_backward(const pirf_level *L, float *dx, float *dw, float *db, c
     return 0;
   }
   PIRF_CHECK(scratch, "conv2d 3x3 needs scratch memory (pirf_conv2d_scratch_floats)");
-  if (conv3_algo == PIRF_CONV3_IM2COL)
+  if (use_im2col(L))
     return im2col_backward(L, dx, dw, dy, x, w, B, Cin, Cout, scratch);
   return conv3_backward(L, dx, dw, dy, x, w, B, Cin, Cout, scratch);
 }

@@ -129,7 +129,9 @@ int main(int argc, char **argv) {
     return 2;
   }
   const char *name = argv[1];
-  if (argc > 2 && !strcmp(argv[2], "im2col")) pirf_conv2d_set_algo(PIRF_CONV3_IM2COL);
+  /* the tiles here are small (AUTO would pick im2col): test each algorithm explicitly */
+  pirf_conv2d_set_algo(argc > 2 && !strcmp(argv[2], "im2col") ? PIRF_CONV3_IM2COL
+                                                               : PIRF_CONV3_SHIFTED_GEMM);
   layer ly = {0};
   ly.op = !strcmp(name, "conv3") ? OP_CONV3 : !strcmp(name, "conv1") ? OP_CONV1 : !strcmp(name, "down2") ? OP_DOWN2 : OP_UP2;
   ly.k = ly.op == OP_CONV3 ? 3 : 1;
