@@ -5,8 +5,8 @@
  * U-Net level of the deck (channels = model.channels * model.channel_mult[l], resolution
  * grid.resolution / 2^l, Cin = Cout, on the deck's tile layout parallel.tiles), and at a fixed
  * reference shape (64 x 64, 64 -> 64 channels) that is comparable between decks and machines.
- * Each shape is timed with the shifted-GEMM kernel and, unless -bench_baseline 0, with the im2col
- * baseline; "*" marks the one the default (PIRF_CONV3_AUTO) picks at that tile size.
+ * Each shape is timed with both 3x3 algorithms (shifted GEMMs, im2col); "*" marks the one the
+ * default (PIRF_CONV3_AUTO) picks at that tile size, and -bench_baseline 0 times only that one.
  * B samples per data group per call (-bench_batch, default 1). A convolution costs
  * 2 * Cin * Cout * 9 * H * W flops per sample in each of the three directions.
  *
@@ -98,7 +98,8 @@ static int bench_conv(pirf_bench *b, const pirf_decomp *dc, int level, int B, in
    * "*" marks the one the default (AUTO) uses at this tile size */
   const int auto_im2col = (long)c.L.xm * c.L.ym <= PIRF_CONV3_IM2COL_MAX_PIXELS;
   for (int d = 0; d < 3 && !err; d++) {
-    for (int a = 0; a < (baseline ? 2 : 1) && !err; a++) {
+    for (int a = 0; a < 2 && !err; a++) {
+      if (!baseline && a != auto_im2col) continue; /* only the default's choice */
       pirf_conv2d_set_algo(a ? PIRF_CONV3_IM2COL : PIRF_CONV3_SHIFTED_GEMM);
       snprintf(name, sizeof name, "conv%dx%d %s %s%s", k, k, dirs[d], a ? "im2col" : "shifted",
                a == auto_im2col ? "*" : "");
