@@ -5,8 +5,8 @@
  * U-Net level of the deck (channels = model.channels * model.channel_mult[l], resolution
  * grid.resolution / 2^l, Cin = Cout, on the deck's tile layout parallel.tiles), and at a fixed
  * reference shape (64 x 64, 64 -> 64 channels) that is comparable between decks and machines.
- * Each shape is timed with both 3x3 algorithms (shifted GEMMs, im2col); "*" marks the one the
- * default (PIRF_CONV3_AUTO) picks at that tile size, and -bench_baseline 0 times only that one.
+ * Each shape is timed with every 3x3 algorithm (shifted GEMMs, row taps, im2col); "*" marks the
+ * one the default (PIRF_CONV3_AUTO) picks at that tile size; -bench_baseline 0 times only that one.
  * B samples per data group per call (-bench_batch, default 1). A convolution costs
  * 2 * Cin * Cout * 9 * H * W flops per sample in each of the three directions.
  *
@@ -75,12 +75,19 @@ static int bench_conv(pirf_bench *b, const pirf_decomp *dc, int level, int B, in
   c.dw = calloc(nw, sizeof(float));
   c.bias = calloc((size_t)Cout, sizeof(float));
   c.db = calloc((size_t)Cout, sizeof(float));
-  /* scratch for whichever algorithm needs more (the rows switch between them) */
-  pirf_conv2d_set_algo(PIRF_CONV3_IM2COL);
-  size_t ns = pirf_conv2d_scratch_floats(&c.L, B, Cin, Cout, k);
-  pirf_conv2d_set_algo(PIRF_CONV3_SHIFTED_GEMM);
-  size_t ns2 = pirf_conv2d_scratch_floats(&c.L, B, Cin, Cout, k);
-  c.scratch = malloc(((ns > ns2 ? ns : ns2) + 1) * sizeof(float));
+  /* scratch for whichever algorithm needs most (the rows switch between them) */
+  static const pirf_conv3_algo algos[3] = {PIRF_CONV3_SHIFTED_GEMM, PIRF_CONV3_ROWS,
+                                           PIRF_CONV3_IM2COL};
+  static const char *algo_names[3] = {"shifted", "rows", "im2col"};
+  size_t ns = 0;
+  for (int a = 0; a < 3; a++) {
+    pirf_conv2d_set_algo(algos[a]);
+    size_t n = pirf_conv2d_scratch_floats(&c.L, B, Cin, Cout, k);
+    ns = n > ns ? n : ns;
+  }
+  pirf_conv2d_set_algo(PIRF_CONV3_AUTO);
+  const pirf_conv3_algo chosen = pirf_conv2d_chosen(&c.L);
+  c.scratch = malloc((ns + 1) * sizeof(float));
   if (!c.x || !c.dx || !c.y || !c.dy || !c.w || !c.dw || !c.bias || !c.db || !c.scratch) {
     conv_case_free(&c);
     PIRF_CHECK(0, "out of memory for the benchmark's %dx%d convolution, %d->%d channels, B %d",
@@ -94,15 +101,14 @@ static int bench_conv(pirf_bench *b, const pirf_decomp *dc, int level, int B, in
   snprintf(shape, sizeof shape, "B%d %d->%d %dx%d%s", B, Cin, Cout, c.L.H, c.L.W, tag);
   static const char *dirs[3] = {"fwd", "bwd-data", "bwd-weights"};
   int (*fns[3])(void *) = {conv_fwd, conv_bwd_data, conv_bwd_weights};
-  /* the two algorithms back to back per direction, so a drift in machine load hits both alike;
+  /* the algorithms back to back per direction, so a drift in machine load hits all alike;
    * "*" marks the one the default (AUTO) uses at this tile size */
-  const int auto_im2col = (long)c.L.xm * c.L.ym <= PIRF_CONV3_IM2COL_MAX_PIXELS;
   for (int d = 0; d < 3 && !err; d++) {
-    for (int a = 0; a < 2 && !err; a++) {
-      if (!baseline && a != auto_im2col) continue; /* only the default's choice */
-      pirf_conv2d_set_algo(a ? PIRF_CONV3_IM2COL : PIRF_CONV3_SHIFTED_GEMM);
-      snprintf(name, sizeof name, "conv%dx%d %s %s%s", k, k, dirs[d], a ? "im2col" : "shifted",
-               a == auto_im2col ? "*" : "");
+    for (int a = 0; a < 3 && !err; a++) {
+      if (!baseline && algos[a] != chosen) continue; /* only the default's choice */
+      pirf_conv2d_set_algo(algos[a]);
+      snprintf(name, sizeof name, "conv%dx%d %s %s%s", k, k, dirs[d], algo_names[a],
+               algos[a] == chosen ? "*" : "");
       err = pirf_bench_row(b, name, shape, flops, fns[d], &c);
     }
   }

@@ -9,8 +9,8 @@
  *      each single entry, so the difference is exact up to float rounding and one wrong term
  *      fails. The gradient buffers start non-zero to check that backward accumulates.
  *
- * Shapes: B = 2, Cin = 3, Cout = 4 on a 6 x 8 field (rows x columns). argv[2] = "im2col" selects
- * the im2col baseline for conv3 (PIRF_CONV3_IM2COL). */
+ * Shapes: B = 2, Cin = 3, Cout = 4 on a 6 x 8 field (rows x columns). argv[2] = shifted (default),
+ * im2col or rows selects the 3x3 algorithm (pirf_conv2d_set_algo). */
 #include "nn_harness.h"
 #include "pirf/conv2d.h"
 #include "pirf/resample.h"
@@ -130,8 +130,10 @@ int main(int argc, char **argv) {
   }
   const char *name = argv[1];
   /* the tiles here are small (AUTO would pick im2col): test each algorithm explicitly */
-  pirf_conv2d_set_algo(argc > 2 && !strcmp(argv[2], "im2col") ? PIRF_CONV3_IM2COL
-                                                               : PIRF_CONV3_SHIFTED_GEMM);
+  const char *algo = argc > 2 ? argv[2] : "shifted";
+  pirf_conv2d_set_algo(!strcmp(algo, "im2col") ? PIRF_CONV3_IM2COL
+                       : !strcmp(algo, "rows") ? PIRF_CONV3_ROWS
+                                               : PIRF_CONV3_SHIFTED_GEMM);
   layer ly = {0};
   ly.op = !strcmp(name, "conv3") ? OP_CONV3 : !strcmp(name, "conv1") ? OP_CONV1 : !strcmp(name, "down2") ? OP_DOWN2 : OP_UP2;
   ly.k = ly.op == OP_CONV3 ? 3 : 1;
