@@ -20,6 +20,7 @@
 #include "pirf/deck.h"
 #include "pirf/log.h"
 
+#include <cblas.h>
 #include <petscsys.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,20 @@ static int conv_bwd_weights(void *p) {
   conv_case *c = p;
   return pirf_conv2d_backward(&c->L, NULL, c->dw, c->db, c->dy, c->x, c->w, c->B, c->Cin,
                               c->Cout, c->k, c->scratch);
+}
+
+/* The GEMM im2col's forward does, alone (A = w, B = a 9*Cin x N column matrix): the attainable
+ * bound for a GEMM-based convolution at this shape. */
+typedef struct {
+  int M, N, K;
+  float *a, *b, *c;
+} gemm_case;
+
+static int gemm_run(void *p) {
+  gemm_case *g = p;
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->M, g->N, g->K, 1.0f, g->a, g->K, g->b,
+              g->N, 0.0f, g->c, g->N);
+  return 0;
 }
 
 /* Deterministic values in [-1, 1] (no denormals, no NaN): the numbers do not matter here. */
@@ -87,6 +102,9 @@ static int bench_conv(pirf_bench *b, const pirf_decomp *dc, int level, int B, in
   }
   pirf_conv2d_set_algo(PIRF_CONV3_AUTO);
   const pirf_conv3_algo chosen = pirf_conv2d_chosen(&c.L);
+  /* room for the bare SGEMM row too: B [9*Cin][N] and C [Cout][N] */
+  const size_t ngemm = (9 * (size_t)Cin + Cout) * nt;
+  ns = ns > ngemm ? ns : ngemm;
   c.scratch = malloc((ns + 1) * sizeof(float));
   if (!c.x || !c.dx || !c.y || !c.dy || !c.w || !c.dw || !c.bias || !c.db || !c.scratch) {
     conv_case_free(&c);
@@ -113,6 +131,12 @@ static int bench_conv(pirf_bench *b, const pirf_decomp *dc, int level, int B, in
     }
   }
   pirf_conv2d_set_algo(PIRF_CONV3_AUTO);
+  /* the bare SGEMM of the same size, on scratch memory (contents do not matter) */
+  gemm_case g = {Cout, c.L.xm * c.L.ym, 9 * Cin, c.w, c.scratch, NULL};
+  g.c = g.b + (size_t)g.K * g.N;
+  if (!err && ns >= (size_t)(g.K + g.M) * g.N && k == 3)
+    err = pirf_bench_row(b, "sgemm M=Cout N=tile K=9Cin", shape,
+                         2.0 * g.M * g.N * (double)g.K * dc->nspace * dc->ndata, gemm_run, &g);
   conv_case_free(&c);
   return err;
 }
