@@ -1,6 +1,7 @@
 # Convolution, halo exchange and resampling layers (src/nn/conv2d.c, src/par/halo.c,
 # src/nn/resample.c).
 pirf_add_test(NAME halo_adjoint SOURCE tests/nn/test_halo_adjoint.c NP 1 2 4)
+pirf_add_test(NAME halo_adjoint_2groups SOURCE tests/nn/test_halo_adjoint.c NP 4 ARGS 2 1)
 pirf_add_test(NAME conv3x3_grad_matches_finite_difference SOURCE tests/nn/test_grad_fd.c ARGS conv3)
 pirf_add_test(NAME conv3x3_im2col_grad_matches_finite_difference SOURCE tests/nn/test_grad_fd.c
               ARGS conv3 im2col)

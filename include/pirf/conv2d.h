@@ -11,8 +11,8 @@
  *
  * Contract:
  *  - forward overwrites y. backward ACCUMULATES: dx += dL/dx, dw += dL/dw, db += dL/db; any of the
- *    three may be NULL when not wanted. dw and db are this rank's partial sums over its tile and its
- *    B samples; the caller reduces them over tiles and data replicas.
+ *    three may be NULL when not wanted. dw and db are this rank's partial sums over its tile and
+ *    its B samples; the caller reduces them over tiles and data replicas.
  *  - k = 3 forward, and k = 3 backward with dx or dw, are collective over L->comm (halo exchange):
  *    every rank of the space group calls them with the same B, Cin, Cout, k and the same NULL-ness
  *    of dx and dw.

@@ -1,16 +1,18 @@
-/* `pirf bench DECK [key=value ...] [-bench_batch B] [-bench_reps N]`: how fast this machine runs the
- * network's kernels, against its own measured FP32 peak.
+/* `pirf bench DECK [key=value ...] [-bench_batch B] [-bench_reps N] [-bench_baseline 0|1]`:
+ * how fast this machine runs the network's kernels, against its own measured FP32 peak.
  *
  * Rows: 3x3 convolution forward, backward-data (dx only) and backward-weights (dw and db) at each
  * U-Net level of the deck (channels = model.channels * model.channel_mult[l], resolution
  * grid.resolution / 2^l, Cin = Cout, on the deck's tile layout parallel.tiles), and at a fixed
- * reference shape (64 x 64, 64 -> 64 channels) that is comparable between decks and machines.
+ * reference shape (64 x 64, 64 -> 64 channels) that is comparable between decks and machines;
+ * after each shape, the bare SGEMM of im2col's size (the bound of a GEMM-based convolution).
  * Each shape is timed with every 3x3 algorithm (shifted GEMMs, row taps, im2col); "*" marks the
  * one the default (PIRF_CONV3_AUTO) picks at that tile size; -bench_baseline 0 times only that one.
  * B samples per data group per call (-bench_batch, default 1). A convolution costs
  * 2 * Cin * Cout * 9 * H * W flops per sample in each of the three directions.
  *
- * Set OPENBLAS_NUM_THREADS (and bind ranks to cores) explicitly when timing: see docs/performance.md.
+ * Set OPENBLAS_NUM_THREADS (and bind ranks to cores) explicitly when timing; see
+ * docs/performance.md for why the "% peak" column uses CPU time.
  * To add a row (a network evaluation, a training step), write an int fn(void *ctx) and call
  * pirf_bench_row (pirf/bench.h). */
 #include "pirf/app.h"
@@ -43,8 +45,8 @@ static int conv_bwd_data(void *p) {
 }
 static int conv_bwd_weights(void *p) {
   conv_case *c = p;
-  return pirf_conv2d_backward(&c->L, NULL, c->dw, c->db, c->dy, c->x, c->w, c->B, c->Cin,
-                              c->Cout, c->k, c->scratch);
+  return pirf_conv2d_backward(&c->L, NULL, c->dw, c->db, c->dy, c->x, c->w, c->B, c->Cin, c->Cout,
+                              c->k, c->scratch);
 }
 
 /* The GEMM im2col's forward does, alone (A = w, B = a 9*Cin x N column matrix): the attainable

@@ -8,7 +8,8 @@
  *     ywide[Cout][q] += w_uv[Cout][Cin] * xp[Cin][q + u*Pw + v]      (q = 0 .. Nw-1)
  * is an ordinary SGEMM whose B operand is xp itself, offset by the tap and with leading dimension
  * P: no column matrix is built. ywide has 2 junk columns per row (j = xm, xm+1) that are dropped
- * when y is extracted; Nw = ym*Pw - 2 makes the largest read q + 2*Pw + 2 the last cell of the plane.
+ * when y is extracted; Nw = ym*Pw - 2 makes the largest read q + 2*Pw + 2 the last cell of the
+ * plane.
  * The cost is (xm+2)/xm extra flops and 9 passes over ywide instead of an im2col write of 9x the
  * input; the gain is largest in backward-data, where im2col would need a col2im scatter:
  *     dxp[Cin][q + u*Pw + v] += w_uv^T[Cin][Cout] * dywide[Cout][q]
@@ -38,7 +39,7 @@ pirf_conv3_algo pirf_conv2d_algo(void) { return conv3_algo; }
 pirf_conv3_algo pirf_conv2d_chosen(const pirf_level *L) {
   if (conv3_algo != PIRF_CONV3_AUTO) return conv3_algo;
   return (long)L->xm * L->ym <= PIRF_CONV3_IM2COL_MAX_PIXELS ? PIRF_CONV3_IM2COL
-                                                              : PIRF_CONV3_SHIFTED_GEMM;
+                                                             : PIRF_CONV3_SHIFTED_GEMM;
 }
 
 /* The scratch carve-up for k = 3 (all sizes in floats); which pieces exist depends on the
@@ -60,8 +61,8 @@ static conv3_scratch carve3(const pirf_level *L, pirf_conv3_algo algo, int B, in
   const size_t nw = 9 * (size_t)Cout * Cin;
   conv3_scratch s = {0};
   float **slot[7] = {&s.halo, &s.xp, &s.dxp, &s.wide, &s.col, &s.wr, &s.dwr};
-  size_t sizes[7] = {pirf_halo_scratch_floats(L, B * Cin), (size_t)B * Cin * P,
-                     (size_t)B * Cin * P, 0, 0, 0, 0};
+  size_t sizes[7] = {
+      pirf_halo_scratch_floats(L, B * Cin), (size_t)B * Cin * P, (size_t)B * Cin * P, 0, 0, 0, 0};
   if (algo == PIRF_CONV3_SHIFTED_GEMM)
     sizes[3] = (size_t)Cout * ym * Pw, sizes[5] = sizes[6] = nw;
   else if (algo == PIRF_CONV3_IM2COL)
@@ -91,7 +92,8 @@ static float *align64(float *p) {
 static void repack_taps(float *wr, const float *w, int Cin, int Cout) {
   for (int o = 0; o < Cout; o++)
     for (int c = 0; c < Cin; c++)
-      for (int t = 0; t < 9; t++) wr[((size_t)t * Cout + o) * Cin + c] = w[((size_t)o * Cin + c) * 9 + t];
+      for (int t = 0; t < 9; t++)
+        wr[((size_t)t * Cout + o) * Cin + c] = w[((size_t)o * Cin + c) * 9 + t];
 }
 
 static int check_args(int B, int Cin, int Cout, int k) {
@@ -124,8 +126,8 @@ static void conv1_backward(const pirf_level *L, float *dx, float *dw, const floa
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Cout, Cin, N, 1.0f, dyb, N,
                   x + (size_t)b * Cin * N, N, 1.0f, dw, Cin);
     if (dx) /* dx_b[Cin][N] += w^T[Cin][Cout] dy_b[Cout][N] */
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Cin, N, Cout, 1.0f, w, Cin, dyb, N,
-                  1.0f, dx + (size_t)b * Cin * N, N);
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Cin, N, Cout, 1.0f, w, Cin, dyb, N, 1.0f,
+                  dx + (size_t)b * Cin * N, N);
   }
 }
 
@@ -209,7 +211,8 @@ static void im2col(float *col, const float *xp, int Cin, int ym, int xm) {
     for (int t = 0; t < 9; t++) {
       float *dst = col + ((size_t)c * 9 + t) * ym * xm;
       const float *src = xp + (size_t)c * P + (t / 3) * Pw + t % 3;
-      for (int i = 0; i < ym; i++) memcpy(dst + (size_t)i * xm, src + (size_t)i * Pw, (size_t)xm * sizeof *dst);
+      for (int i = 0; i < ym; i++)
+        memcpy(dst + (size_t)i * xm, src + (size_t)i * Pw, (size_t)xm * sizeof *dst);
     }
 }
 
@@ -252,12 +255,12 @@ static int im2col_backward(const pirf_level *L, float *dx, float *dw, const floa
     const float *dyb = dy + (size_t)b * Cout * N;
     if (dw) {
       im2col(s.col, s.xp + (size_t)b * Cin * P, Cin, ym, xm);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Cout, 9 * Cin, N, 1.0f, dyb, N, s.col,
-                  N, 1.0f, dw, 9 * Cin);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Cout, 9 * Cin, N, 1.0f, dyb, N, s.col, N,
+                  1.0f, dw, 9 * Cin);
     }
     if (dx) {
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, 9 * Cin, N, Cout, 1.0f, w, 9 * Cin,
-                  dyb, N, 0.0f, s.col, N);
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, 9 * Cin, N, Cout, 1.0f, w, 9 * Cin, dyb,
+                  N, 0.0f, s.col, N);
       col2im_add(s.dxp + (size_t)b * Cin * P, s.col, Cin, ym, xm);
     }
   }
@@ -277,7 +280,8 @@ static void build_col3(float *col3, const float *xp, int Cin, int ym, int xm) {
     for (int v = 0; v < 3; v++) {
       float *dst = col3 + ((size_t)c * 3 + v) * (ym + 2) * xm;
       const float *src = xp + (size_t)c * P + v;
-      for (int r = 0; r < ym + 2; r++) memcpy(dst + (size_t)r * xm, src + (size_t)r * Pw, (size_t)xm * sizeof *dst);
+      for (int r = 0; r < ym + 2; r++)
+        memcpy(dst + (size_t)r * xm, src + (size_t)r * Pw, (size_t)xm * sizeof *dst);
     }
 }
 
@@ -298,7 +302,8 @@ static void repack_rows(float *w3, const float *w, int Cin, int Cout) {
     for (int c = 0; c < Cin; c++)
       for (int u = 0; u < 3; u++)
         for (int v = 0; v < 3; v++)
-          w3[((size_t)u * Cout + o) * 3 * Cin + c * 3 + v] = w[((size_t)o * Cin + c) * 9 + u * 3 + v];
+          w3[((size_t)u * Cout + o) * 3 * Cin + c * 3 + v] =
+              w[((size_t)o * Cin + c) * 9 + u * 3 + v];
 }
 
 static int rows_forward(const pirf_level *L, float *y, const float *x, const float *w,
@@ -320,9 +325,8 @@ static int rows_forward(const pirf_level *L, float *y, const float *x, const flo
   return 0;
 }
 
-static int rows_backward(const pirf_level *L, float *dx, float *dw, const float *dy,
-                         const float *x, const float *w, int B, int Cin, int Cout,
-                         float *scratch) {
+static int rows_backward(const pirf_level *L, float *dx, float *dw, const float *dy, const float *x,
+                         const float *w, int B, int Cin, int Cout, float *scratch) {
   if (!dx && !dw) return 0;
   const int xm = L->xm, ym = L->ym, N = xm * ym, P = (ym + 2) * (xm + 2), ldc3 = (ym + 2) * xm;
   conv3_scratch s = carve3(L, PIRF_CONV3_ROWS, B, Cin, Cout, align64(scratch));
@@ -346,8 +350,8 @@ static int rows_backward(const pirf_level *L, float *dx, float *dw, const float 
     if (dx) { /* dcol3[:, u*xm : u*xm + N] += w_u^T dy_b, then the 3-tap scatter into dxp */
       memset(s.col, 0, (size_t)3 * Cin * ldc3 * sizeof *s.col);
       for (int u = 0; u < 3; u++)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, 3 * Cin, N, Cout, 1.0f,
-                    s.wr + u * nw3, 3 * Cin, dyb, N, 1.0f, s.col + (size_t)u * xm, ldc3);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, 3 * Cin, N, Cout, 1.0f, s.wr + u * nw3,
+                    3 * Cin, dyb, N, 1.0f, s.col + (size_t)u * xm, ldc3);
       col3_add(s.dxp + (size_t)b * Cin * P, s.col, Cin, ym, xm);
     }
   }
@@ -356,7 +360,8 @@ static int rows_backward(const pirf_level *L, float *dx, float *dw, const float 
       for (int c = 0; c < Cin; c++)
         for (int u = 0; u < 3; u++)
           for (int v = 0; v < 3; v++)
-            dw[((size_t)o * Cin + c) * 9 + u * 3 + v] += s.dwr[u * nw3 + (size_t)o * 3 * Cin + c * 3 + v];
+            dw[((size_t)o * Cin + c) * 9 + u * 3 + v] +=
+                s.dwr[u * nw3 + (size_t)o * 3 * Cin + c * 3 + v];
   if (dx) PIRF_TRY(pirf_halo_unpad_add(L, B * Cin, s.dxp, dx, s.halo));
   return 0;
 }

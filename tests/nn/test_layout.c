@@ -110,7 +110,8 @@ static void check_resample(const pirf_decomp *dt, const pirf_decomp *dw_) {
   compare_tile("down2 y", &Ct, n, yT, yW);
   compare_tile("down2 dx", &Ft, n, dxT, dxW);
   /* up2: coarse x (reuse g as input), fine cotangent (reuse x) */
-  float *uW = nn_alloc_dirty(fw), *uT = nn_alloc_dirty(ft), *duW = nn_alloc(cw), *duT = nn_alloc(ct);
+  float *uW = nn_alloc_dirty(fw), *uT = nn_alloc_dirty(ft), *duW = nn_alloc(cw),
+        *duT = nn_alloc(ct);
   pirf_up2_forward(&Fw, uW, gW, n), pirf_up2_backward(&Fw, duW, xW, n);
   pirf_up2_forward(&Ft, uT, gT, n), pirf_up2_backward(&Ft, duT, xT, n);
   compare_tile("up2 y", &Ft, n, uT, uW);
