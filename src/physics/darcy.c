@@ -62,10 +62,8 @@ static int darcy_setup(pirf_physics *ph) {
                   "pde.darcy.a_low (%g) must be smaller than pde.darcy.a_high (%g): the reward "
                   "thresholds a at their midpoint; swap or change the two values",
                   d->a_low, d->a_high);
-  PIRF_USER_CHECK(ph->dc->H == ph->dc->W && ph->dc->H >= 4,
-                  "darcy needs a square grid of at least 4 x 4 points (the one-sided edge "
-                  "stencils use 4); set grid.resolution >= 4");
 
+  /* grid.resolution >= 4 (the schema's range) is what the one-sided 4-point stencils need */
   ph->h = 1.0 / ph->dc->W;
   ph->norm_scale[0] = 0.2;
   ph->norm_shift[0] = -1.5;
