@@ -2,6 +2,9 @@
 
 pirf_add_test(NAME darcy_solver_converges_at_second_order
               SOURCE tests/physics/test_darcy_solver.c NP 1 2 4 TIMEOUT 60)
+pirf_add_test(NAME darcy_solver_converges_at_second_order_harmonic
+              SOURCE tests/physics/test_darcy_solver.c NP 2 TIMEOUT 60
+              ARGS pde.darcy.face_average=harmonic)
 pirf_add_test(NAME darcy_residual_matches_analytic_at_second_order
               SOURCE tests/physics/test_darcy_residual.c NP 1 2 4 TIMEOUT 60)
 pirf_add_test(NAME darcy_grf_has_the_intended_covariance
