@@ -35,6 +35,12 @@ int pirf_darcy_solver_create(pirf_physics *ph, darcy_impl *d) {
   PC pc;
   PIRF_PETSC(KSPGetPC(d->ksp, &pc));
   PIRF_PETSC(PCSetType(pc, PCGAMG));
+  /* GAMG would by default keep the aggregation (prolongator) of the first sample's matrix for all
+   * later ones: cheaper (the generator runs about twice as fast), but then the preconditioner, and
+   * u to within the solver tolerance, depends on which sample a rank happened to solve first, so
+   * on data.chunk and the number of data groups. Rebuilding it makes each sample's solve depend on
+   * its own a and the partition only. -darcy_pc_gamg_reuse_interpolation 1 trades that for speed. */
+  PIRF_PETSC(PCGAMGSetReuseInterpolation(pc, PETSC_FALSE));
   PIRF_PETSC(KSPSetNormType(d->ksp, KSP_NORM_UNPRECONDITIONED));
   /* Multigrid-preconditioned CG needs tens of iterations; 1000 only bounds a stagnating solve. */
   PIRF_PETSC(KSPSetTolerances(d->ksp, d->rtol, 1e-300, PETSC_DEFAULT, 1000));
