@@ -70,3 +70,10 @@ add_test(NAME darcy_reports_unconverged_solve
 set_tests_properties(darcy_reports_unconverged_solve PROPERTIES
                      ENVIRONMENT "${PIRF_TEST_ENV}" PROCESSORS 1 TIMEOUT 60
                      PASS_REGULAR_EXPRESSION "Darcy solve did not converge.*pde.solver_rtol")
+add_test(NAME darcy_rejects_tiles_narrower_than_the_stencil
+         COMMAND ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} 4 $<TARGET_FILE:pirf> generate
+                 ${DARCY_DECK} grid.resolution=8 model.channel_mult=[1] parallel.tiles=[4,1]
+                 data.path=${CMAKE_BINARY_DIR}/darcy_test/narrow.h5)
+set_tests_properties(darcy_rejects_tiles_narrower_than_the_stencil PROPERTIES
+                     ENVIRONMENT "${PIRF_TEST_ENV}" PROCESSORS 4 TIMEOUT 60
+                     PASS_REGULAR_EXPRESSION "tiles only 2 points wide.*use fewer tiles")

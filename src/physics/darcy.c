@@ -63,7 +63,19 @@ static int darcy_setup(pirf_physics *ph) {
                   "thresholds a at their midpoint; swap or change the two values",
                   d->a_low, d->a_high);
 
-  /* grid.resolution >= 4 (the schema's range) is what the one-sided 4-point stencils need */
+  /* The one-sided edge stencils reach 3 points inward, and a DMDA only exchanges ghosts with the
+   * adjacent tile: every tile must be at least 3 points wide. (grid.resolution >= 4, the schema's
+   * range, is what the 4-point stencils need.) */
+  const pirf_decomp *dc = ph->dc;
+  int narrowest = dc->W;
+  for (int i = 0; i < dc->px; i++) narrowest = dc->lx[i] < narrowest ? dc->lx[i] : narrowest;
+  for (int j = 0; j < dc->py; j++) narrowest = dc->ly[j] < narrowest ? dc->ly[j] : narrowest;
+  PIRF_USER_CHECK(narrowest >= 3,
+                  "parallel.tiles = [%d, %d] on grid.resolution = %d gives tiles only %d points wide, "
+                  "but the darcy residual reads 3 points across a tile edge: use fewer tiles or a "
+                  "larger grid",
+                  dc->px, dc->py, dc->W, narrowest);
+
   ph->h = 1.0 / ph->dc->W;
   ph->norm_scale[0] = 0.2;
   ph->norm_shift[0] = -1.5;
