@@ -63,18 +63,26 @@ int main(int argc, char **argv) {
   double(*c)[K + 1] = calloc(M, sizeof *c); /* K modes, then mode (0, 0) */
 
   /* ---- projections: c(k1, k2) = sum_ij U(i, j) b_k1(i) b_k2(j), rows i pair with k1 ---------- */
+  double *brow = calloc((size_t)(K + 1) * dc->ym, sizeof *brow),
+         *bcol = calloc((size_t)(K + 1) * dc->xm, sizeof *bcol);
+  for (int m = 0; m <= K; m++) {
+    int k1 = m < K ? modes[m][0] : 0, k2 = m < K ? modes[m][1] : 0;
+    for (int j = 0; j < dc->ym; j++) brow[m * dc->ym + j] = basis(s, dc->ys + j, k1);
+    for (int i = 0; i < dc->xm; i++) bcol[m * dc->xm + i] = basis(s, dc->xs + i, k2);
+  }
   int grf_err = 0;
   for (int smp = 0; smp < M; smp++) {
     grf_err |= pirf_darcy_grf(t.ph, smp, U);
     for (int m = 0; m <= K; m++) {
-      int k1 = m < K ? modes[m][0] : 0, k2 = m < K ? modes[m][1] : 0;
       double acc = 0;
       for (int j = 0; j < dc->ym; j++)
         for (int i = 0; i < dc->xm; i++)
-          acc += U[(size_t)j * dc->xm + i] * basis(s, dc->ys + j, k1) * basis(s, dc->xs + i, k2);
+          acc += U[(size_t)j * dc->xm + i] * brow[m * dc->ym + j] * bcol[m * dc->xm + i];
       c[smp][m] = acc;
     }
   }
+  free(brow);
+  free(bcol);
   MPI_Allreduce(MPI_IN_PLACE, c, M * (K + 1), MPI_DOUBLE, MPI_SUM, dc->space);
   TEST_CHECK(!grf_err, "pirf_darcy_grf failed");
 
