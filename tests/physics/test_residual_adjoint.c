@@ -7,7 +7,14 @@
  *      R and J^T w computed on the tiled layout (all ranks on one sample) equal the values computed
  *      by one rank on the whole field (each rank its own data group), pixel by pixel.
  *
- * Run at 1, 2 and 4 ranks: tiles [1,1], [2,1] and [2,2]. */
+ * Run at 1, 2 and 4 ranks: tiles [1,1], [2,1] and [2,2].
+ *
+ * Harness options (before or among the overrides; not deck keys):
+ *   --perturb=C0,C1,...      perturb only these input channels (default: all). For a residual that
+ *                            is only piecewise smooth in some channel (a thresholded coefficient),
+ *                            a perturbation of that channel can cross the threshold.
+ *   --zero-adjoint=C0,...    adjoint_is_exactly_zero_for_channels: J^T w must be exactly 0 in these
+ *                            input channels (the residual does not depend on them). */
 #include "physics_harness.h"
 #include "testing.h"
 
@@ -18,12 +25,34 @@ static void layout_for(int size, int *px, int *py) {
   *py = size >= 4 ? 2 : 1;
 }
 
-static void fields(test_physics *t, float *x, float *v, float *w) {
+/* "--name=0,2" -> mask[c] = 1 for the listed channels; returns 1 if arg is that option. */
+static int channel_option(const char *arg, const char *name, int *mask) {
+  size_t n = strlen(name);
+  if (strncmp(arg, name, n) || arg[n] != '=') return 0;
+  for (int c = 0; c < PIRF_MAX_CHANNELS; c++) mask[c] = 0;
+  for (const char *p = arg + n + 1; *p;) {
+    char *end;
+    long c = strtol(p, &end, 10);
+    if (end == p || c < 0 || c >= PIRF_MAX_CHANNELS) {
+      fprintf(stderr, "bad channel list in '%s'\n", arg);
+      exit(2);
+    }
+    mask[c] = 1;
+    p = *end == ',' ? end + 1 : end;
+  }
+  return 1;
+}
+
+static void fields(test_physics *t, const int *perturb, float *x, float *v, float *w) {
   const pirf_pde *pde = t->ph->pde;
   double off[PIRF_MAX_CHANNELS] = {0};
   test_smooth_field(&t->dc, pde->channels, 11, 0.8, off, x);
   test_smooth_field(&t->dc, pde->channels, 12, 1.0, NULL, v);
   test_smooth_field(&t->dc, pde->residual_channels, 13, 1.0, NULL, w);
+  size_t n = (size_t)t->dc.xm * t->dc.ym;
+  for (int c = 0; c < pde->channels; c++)
+    if (!perturb[c])
+      for (size_t k = 0; k < n; k++) v[c * n + k] = 0.0f;
 }
 
 int main(int argc, char **argv) {
@@ -38,11 +67,16 @@ int main(int argc, char **argv) {
   char pde_kv[64], res_kv[64];
   snprintf(pde_kv, sizeof pde_kv, "pde.name=%s", argv[1]);
   snprintf(res_kv, sizeof res_kv, "grid.resolution=%s", argv[2]);
-  int nover = argc - 1;
-  char **over = calloc((size_t)nover, sizeof *over);
-  over[0] = pde_kv;
-  over[1] = res_kv;
-  for (int i = 3; i < argc; i++) over[i - 1] = argv[i];
+  int perturb[PIRF_MAX_CHANNELS], zero_adj[PIRF_MAX_CHANNELS] = {0};
+  for (int c = 0; c < PIRF_MAX_CHANNELS; c++) perturb[c] = 1;
+  char **over = calloc((size_t)argc, sizeof *over);
+  int nover = 0;
+  over[nover++] = pde_kv;
+  over[nover++] = res_kv;
+  for (int i = 3; i < argc; i++)
+    if (!channel_option(argv[i], "--perturb", perturb) &&
+        !channel_option(argv[i], "--zero-adjoint", zero_adj))
+      over[nover++] = argv[i];
 
   int px, py;
   layout_for(size, &px, &py);
@@ -60,7 +94,7 @@ int main(int argc, char **argv) {
   float *x = calloc(C * nt, 4), *v = calloc(C * nt, 4), *w = calloc(Cr * nt, 4);
   float *xp = calloc(C * nt, 4), *xm_ = calloc(C * nt, 4), *Rp = calloc(Cr * nt, 4),
         *Rm = calloc(Cr * nt, 4), *xbar = calloc(C * nt, 4), *R = calloc(Cr * nt, 4);
-  fields(&tiled, x, v, w);
+  fields(&tiled, perturb, x, v, w);
   const double eps = 0.05;
   for (size_t k = 0; k < C * nt; k++) {
     xp[k] = (float)(x[k] + eps * v[k]);
@@ -76,10 +110,19 @@ int main(int argc, char **argv) {
   if (tiled.dc.world_rank == 0)
     printf("%s: <dR v, w> = %.9g, <v, J^T w> = %.9g\n", pde->name, lhs, rhs);
 
+  /* ---- channels the residual does not depend on --------------------------------------------- */
+  for (int c = 0; c < C; c++) {
+    if (!zero_adj[c]) continue;
+    unsigned long nonzero = 0;
+    for (size_t k = 0; k < nt; k++) nonzero += xbar[c * nt + k] != 0.0f;
+    MPI_Allreduce(MPI_IN_PLACE, &nonzero, 1, MPI_UNSIGNED_LONG, MPI_SUM, MPI_COMM_WORLD);
+    TEST_CHECK(nonzero == 0, "adjoint_is_exactly_zero_for_channel %d: %lu nonzero values", c, nonzero);
+  }
+
   /* ---- tiled vs one rank on the whole field ------------------------------------------------- */
   float *xw = calloc(C * nw, 4), *vw = calloc(C * nw, 4), *ww = calloc(Cr * nw, 4),
         *Rw = calloc(Cr * nw, 4), *xbarw = calloc(C * nw, 4);
-  fields(&whole, xw, vw, ww);
+  fields(&whole, perturb, xw, vw, ww);
   err = pde->residual(whole.ph, xw, Rw) || pde->residual_adjoint(whole.ph, xw, ww, xbarw);
   TEST_CHECK(!err, "whole-field residual or adjoint returned an error");
   double maxR = 0, maxA = 0, dR = 0, dA = 0;
