@@ -138,4 +138,5 @@ const pirf_pde pirf_pde_darcy = {"darcy",         2,
                                  "cell",          darcy_schema,
                                  darcy_setup,     darcy_destroy,
                                  darcy_generate,  pirf_darcy_residual,
-                                 pirf_darcy_residual_adjoint};
+                                 pirf_darcy_residual_adjoint,
+                                 0,               {3.0, 12.0}}; /* a takes two values (fidelity) */
