@@ -42,3 +42,25 @@ add_test(NAME kolmogorov_generate_rejects_indivisible_grid
 set_tests_properties(kolmogorov_generate_rejects_indivisible_grid PROPERTIES
                      ENVIRONMENT "${PIRF_TEST_ENV}" PROCESSORS 4 TIMEOUT 60
                      PASS_REGULAR_EXPRESSION "grid.resolution is 34.*parallel.tiles")
+
+# Tiles that do not line up with the FFT slabs: R = 40 on [1,4] with 3 U-Net levels gives tile
+# rows 12, 12, 8, 8 against slabs of 10 rows.
+foreach(layout "1;1;1" "4;1;4")
+  list(GET layout 0 np)
+  list(GET layout 1 tx)
+  list(GET layout 2 ty)
+  set(name kolmogorov_generate_r40_np${np}_tiles${tx}x${ty})
+  add_test(NAME ${name}
+           COMMAND ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} ${np} $<TARGET_FILE:pirf>
+                   ${KOLMO_GEN_ARGS} grid.resolution=40 model.channel_mult=[2,2,2]
+                   parallel.tiles=[${tx},${ty}] data.path=kolmogorov_test/r40_${np}_${tx}x${ty}.h5
+           WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
+  set_tests_properties(${name} PROPERTIES ENVIRONMENT "${PIRF_TEST_ENV}" PROCESSORS ${np}
+                       TIMEOUT 120 FIXTURES_SETUP kolmogorov_generated_r40)
+endforeach()
+add_test(NAME kolmogorov_generate_matches_np1_uneven_tiles
+         COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/compare_fields.py
+                 kolmogorov_test/r40_1_1x1.h5 kolmogorov_test/r40_4_1x4.h5 1e-6
+         WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
+set_tests_properties(kolmogorov_generate_matches_np1_uneven_tiles PROPERTIES
+                     FIXTURES_REQUIRED kolmogorov_generated_r40)
