@@ -4,5 +4,6 @@
 #define PIRF_APP_H
 
 int pirf_cmd_generate(const char *deck, int nargs, char **args);
+int pirf_cmd_info(const char *deck, int nargs, char **args);
 
 #endif

@@ -1,6 +1,7 @@
 /* pirf: physics-informed reward fine-tuning of diffusion models (PIRF, Yuan et al. 2025).
  *
  *   pirf generate DECK [key=value ...] [-petsc_option ...]
+ *   pirf info DECK [key=value ...]   the network: parameter counts per level
  *   pirf keys                 the deck schema as a Markdown table
  *   pirf version
  *
@@ -24,6 +25,7 @@ typedef struct {
 
 static const command commands[] = {
     {"generate", pirf_cmd_generate, "solve the deck's PDE and write the data set (data.path)"},
+    {"info", pirf_cmd_info, "print the deck's network: parameter counts per level"},
 };
 static const int ncommands = (int)(sizeof commands / sizeof commands[0]);
 
