@@ -1,0 +1,44 @@
+/* GroupNorm on domain-decomposed tiles (torch.nn.functional.group_norm, as EDM's GroupNorm).
+ *
+ *   y[b,c,p] = (x[b,c,p] - mean[b,g]) * rstd[b,g] * gamma[c] + beta[c],   g = c / (C/G)
+ *   mean, var = biased statistics over the group's C/G channels and ALL H*W global pixels of the
+ *   level (not just this rank's tile); rstd = 1/sqrt(var + eps).
+ *
+ * Layout: x, y, dx, dy are float32 [B][C][ym][xm], this rank's unpadded tile at level L. G is the
+ * caller's choice (EDM: min(32, C/4)); C % G == 0 is required. eps is 1e-6 in EDM's UNetBlocks.
+ *
+ * Parallel contract (collective over L->comm; every rank of the space group calls with the same
+ * B, C, G): the forward reduces the per-group partial sums (sum x, sum x^2) of all B*G pairs with
+ * ONE MPI_Allreduce; the backward reduces its two sums (sum dxhat, sum dxhat*xhat) with ONE
+ * MPI_Allreduce. Per-sample statistics are therefore identical on every rank of the group.
+ *
+ * Statistics are accumulated in double: each rank's partial sums and the reduction are double, so
+ * E[x^2] - mean^2 loses only log10(mean^2/var) of ~16 digits (float32 inputs square exactly in
+ * double); a two-pass (centred) scheme would need a second Allreduce. The variance is clamped at 0.
+ *
+ * The forward saves mean and rstd [B][G] (float32) for the backward. Backward ACCUMULATES (+=):
+ * dx += ..., dgamma[c] += sum_{this tile} dy*xhat, dbeta[c] += sum_{this tile} dy; the parameter
+ * gradients are per-rank partial sums (the caller reduces them over tiles and data groups with
+ * the other parameter gradients). dgamma/dbeta may be NULL to skip them.
+ *
+ * work: caller-provided scratch of pirf_groupnorm_work_size(B, G) doubles (no allocation inside).
+ * y may alias x in the forward only if the caller does not need x for the backward (it does). */
+#ifndef PIRF_GROUPNORM_H
+#define PIRF_GROUPNORM_H
+
+#include "pirf/level.h"
+
+#include <stddef.h>
+
+/* Doubles of scratch that forward and backward need (2*B*G). */
+size_t pirf_groupnorm_work_size(int B, int G);
+
+int pirf_groupnorm_forward(float *y, float *mean, float *rstd, const float *x, const float *gamma,
+                           const float *beta, int B, int C, int G, float eps, const pirf_level *L,
+                           double *work);
+
+int pirf_groupnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
+                            const float *gamma, const float *mean, const float *rstd, int B, int C,
+                            int G, const pirf_level *L, double *work);
+
+#endif
