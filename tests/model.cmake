@@ -1,3 +1,5 @@
 # The SongUNet model: parameter table, forward/backward, preconditioning (tests/model/).
 pirf_add_test(NAME unet_param_counts_match_edm SOURCE tests/model/test_unet_param_counts.c NP 1
               LABELS model)
+pirf_add_test(NAME denoiser_grad_matches_finite_difference SOURCE tests/model/test_unet_grad_fd.c
+              NP 1 LABELS model TIMEOUT 120)
