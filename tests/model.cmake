@@ -3,3 +3,5 @@ pirf_add_test(NAME unet_param_counts_match_edm SOURCE tests/model/test_unet_para
               LABELS model)
 pirf_add_test(NAME denoiser_grad_matches_finite_difference SOURCE tests/model/test_unet_grad_fd.c
               NP 1 LABELS model TIMEOUT 120)
+pirf_add_test(NAME denoiser_is_rank_layout_invariant SOURCE tests/model/test_unet_rank_invariance.c
+              NP 1 2 4 LABELS model TIMEOUT 120)
