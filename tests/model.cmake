@@ -5,3 +5,6 @@ pirf_add_test(NAME denoiser_grad_matches_finite_difference SOURCE tests/model/te
               NP 1 LABELS model TIMEOUT 120)
 pirf_add_test(NAME denoiser_is_rank_layout_invariant SOURCE tests/model/test_unet_rank_invariance.c
               NP 1 2 4 LABELS model TIMEOUT 120)
+pirf_add_test(NAME unet_init_follows_edm SOURCE tests/model/test_unet_init.c NP 1 LABELS model)
+pirf_add_test(NAME edm_precond_matches_formula SOURCE tests/model/test_precond.c NP 1 2
+              LABELS model)
