@@ -8,3 +8,9 @@ pirf_add_test(NAME denoiser_is_rank_layout_invariant SOURCE tests/model/test_une
 pirf_add_test(NAME unet_init_follows_edm SOURCE tests/model/test_unet_init.c NP 1 LABELS model)
 pirf_add_test(NAME edm_precond_matches_formula SOURCE tests/model/test_precond.c NP 1 2
               LABELS model)
+
+# Not a test: memory and time of one evaluation (docs/model.md), `build/measure_unet R B channels`.
+add_executable(measure_unet tests/model/measure_unet.c)
+target_compile_options(measure_unet PRIVATE ${PIRF_WARNINGS})
+target_include_directories(measure_unet PRIVATE ${CMAKE_SOURCE_DIR}/tests)
+target_link_libraries(measure_unet PRIVATE pirfcore)

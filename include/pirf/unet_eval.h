@@ -73,6 +73,11 @@ int pirf_unet_backward(const pirf_unet *net, pirf_unet_work *w, const pirf_unet_
  * communicator and the data groups (all of dc->world), in place. */
 int pirf_unet_grad_allreduce(const pirf_decomp *dc, float *grad, size_t first, size_t count);
 
+/* Bytes per rank of a forward-only work, a forward-and-backward work and one tape for B samples
+ * on decomposition dc, without allocating them (plans only). */
+int pirf_unet_memory(const pirf_unet *net, const pirf_decomp *dc, int B, size_t *work_forward,
+                     size_t *work_backward, size_t *tape);
+
 /* The size table of the last-created work or tape, for docs and `pirf info`: prints one line per
  * region (name, floats) to rank 0's log when verbose. */
 void pirf_unet_work_print(const pirf_unet_work *w);

@@ -11,6 +11,7 @@
 #include "pirf/log.h"
 #include "pirf/physics.h"
 #include "pirf/unet.h"
+#include "pirf/unet_eval.h"
 
 #include <stdio.h>
 
@@ -62,6 +63,25 @@ static void print_info(const pirf_unet *net, const char *pde) {
            (double)c.total * sizeof(float) / (1024.0 * 1024.0));
 }
 
+/* Activation memory of one evaluation per rank on the deck's layout (parallel.tiles), per sample:
+ * the arenas are planned, not allocated. */
+static int print_memory(const pirf_unet *net, const pirf_config *cfg) {
+  pirf_decomp dc;
+  PIRF_TRY(pirf_deck_decomp(cfg, MPI_COMM_WORLD, &dc));
+  size_t fwd, bwd, tape;
+  int err = pirf_unet_memory(net, &dc, 1, &fwd, &bwd, &tape);
+  if (!err) {
+    const double MiB = 1024.0 * 1024.0;
+    pirf_log("\n  activation memory per sample and rank (tiles [%d, %d], tile %dx%d):\n", dc.px,
+             dc.py, dc.xm, dc.ym);
+    pirf_log("    forward without gradient (work, live tensors only)   %9.1f MiB\n", fwd / MiB);
+    pirf_log("    forward + backward work (scratch and cotangents)     %9.1f MiB\n", bwd / MiB);
+    pirf_log("    one tape (what backward needs, per taped evaluation) %9.1f MiB\n", tape / MiB);
+  }
+  pirf_decomp_destroy(&dc);
+  return err;
+}
+
 int pirf_cmd_info(const char *deck, int nargs, char **args) {
   pirf_config *cfg = NULL;
   PIRF_TRY(pirf_deck_load(deck, nargs, args, &cfg));
@@ -76,6 +96,7 @@ int pirf_cmd_info(const char *deck, int nargs, char **args) {
     if (!err) err = pirf_unet_create(&uc, &net);
     if (!err) {
       print_info(&net, name);
+      err = print_memory(&net, cfg);
       pirf_unet_destroy(&net);
     }
   }

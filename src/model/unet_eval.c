@@ -126,6 +126,8 @@ static size_t tmp_floats(const pirf_unet *net, const pirf_level *lv, int B) {
   return mx;
 }
 
+static void carve_tape(pirf_unet_tape *t, const pirf_level *lv);
+
 static void carve_work(pirf_unet_work *w) {
   const pirf_unet *net = w->net;
   const pirf_level *lv = w->levels;
@@ -134,7 +136,15 @@ static void carve_work(pirf_unet_work *w) {
   unet_scratch *s = &w->s;
   s->levels = w->levels;
   s->tmp_floats = tmp_floats(net, lv, B);
-  for (int i = 0; i < 6; i++) s->tmp[i] = carve(c, "block temporaries", s->tmp_floats);
+  for (int i = 0; i < 5; i++) s->tmp[i] = carve(c, "block temporaries", s->tmp_floats);
+  /* tmp[5] holds only qkv of a forward without tape: attention levels are the coarse ones */
+  size_t qkv = 16;
+  for (int k = 0; k < net->nmod; k++)
+    if (net->mod[k].attention) {
+      size_t q = 3 * out_floats(net, lv, &net->mod[k], B);
+      if (q > qkv) qkv = q;
+    }
+  s->tmp[5] = carve(c, "attention qkv (no tape)", qkv);
   size_t conv = 0, gn = pirf_groupnorm_work_size(B, 32), attn = 0, cmax = 0;
   for (int k = 0; k < net->nmod; k++) {
     const pirf_unet_module *m = &net->mod[k];
@@ -221,6 +231,35 @@ void pirf_unet_work_destroy(pirf_unet_work **w) {
 }
 
 size_t pirf_unet_work_bytes(const pirf_unet_work *w) { return w->c.used * sizeof(float); }
+
+int pirf_unet_memory(const pirf_unet *net, const pirf_decomp *dc, int B, size_t *work_forward,
+                     size_t *work_backward, size_t *tape) {
+  pirf_unet_work w;
+  memset(&w, 0, sizeof w);
+  w.net = net;
+  w.dc = dc;
+  w.B = B;
+  for (int l = 0; l < net->cfg.levels; l++) pirf_level_init(&w.levels[l], dc, l);
+  PIRF_ALLOC(w.live, net->nmod, "the skip stack table");
+  PIRF_ALLOC(w.dskip, net->nmod, "the skip cotangent table");
+  carve_work(&w);
+  *work_forward = w.c.used * sizeof(float);
+  memset(&w.c, 0, sizeof w.c);
+  w.backward = 1;
+  carve_work(&w);
+  *work_backward = w.c.used * sizeof(float);
+  free(w.live);
+  free(w.dskip);
+  pirf_unet_tape t;
+  memset(&t, 0, sizeof t);
+  t.net = net;
+  t.B = B;
+  PIRF_ALLOC(t.acts, net->nmod, "the tape's module table");
+  carve_tape(&t, w.levels);
+  *tape = t.c.used * sizeof(float);
+  free(t.acts);
+  return 0;
+}
 void pirf_unet_work_print(const pirf_unet_work *w) {
   carver_print(&w->c, w->backward ? "work (forward and backward)" : "work (forward only)");
 }

@@ -24,8 +24,9 @@ typedef struct {
   float *out;                   /* [B][cout][n] */
 } unet_block_acts;
 
-/* Scratch shared by every module: tmp[] are buffers of tmp_floats each (the largest block tensor
- * of the batch, qkv included); aff holds one block's affine term or its gradient [B][cout]. */
+/* Scratch shared by every module: tmp[0..4] are buffers of tmp_floats each (the largest block
+ * tensor of the batch, qkv included); tmp[5] holds the largest qkv only (a forward without tape
+ * keeps qkv there); aff holds one block's affine term or its gradient [B][cout]. */
 typedef struct {
   float *tmp[6];
   size_t tmp_floats;
