@@ -5,5 +5,6 @@
 
 int pirf_cmd_generate(const char *deck, int nargs, char **args);
 int pirf_cmd_info(const char *deck, int nargs, char **args);
+int pirf_cmd_bench(const char *deck, int nargs, char **args);
 
 #endif

@@ -2,6 +2,7 @@
  *
  *   pirf generate DECK [key=value ...] [-petsc_option ...]
  *   pirf info DECK [key=value ...]   the network: parameter counts per level
+ *   pirf bench DECK [key=value ...] [-bench_batch B] [-bench_reps N]
  *   pirf keys                 the deck schema as a Markdown table
  *   pirf version
  *
@@ -26,6 +27,7 @@ typedef struct {
 static const command commands[] = {
     {"generate", pirf_cmd_generate, "solve the deck's PDE and write the data set (data.path)"},
     {"info", pirf_cmd_info, "print the deck's network: parameter counts per level"},
+    {"bench", pirf_cmd_bench, "time the network's kernels against this machine's measured peak"},
 };
 static const int ncommands = (int)(sizeof commands / sizeof commands[0]);
 

@@ -18,7 +18,11 @@
  * The padded input gradient is then returned to its owners with pirf_halo_unpad_add.
  *
  * The weights are repacked tap-major (w_uv contiguous [Cout][Cin]) into scratch on every call;
- * that is 9*Cout*Cin floats, negligible next to the convolution itself. */
+ * that is 9*Cout*Cin floats, negligible next to the convolution itself.
+ *
+ * The im2col baseline (PIRF_CONV3_IM2COL) builds col[Cin*9][N] from the padded sample and does
+ * one SGEMM with K = 9*Cin: y_b = w[Cout][Cin*9] col; dw += dy_b col^T; dcol = w^T dy_b followed by
+ * a col2im scatter-add into the padded gradient. */
 #include "pirf/conv2d.h"
 #include "pirf/check.h"
 #include "pirf/halo.h"
@@ -27,14 +31,25 @@
 #include <stdint.h>
 #include <string.h>
 
+static pirf_conv3_algo conv3_algo = PIRF_CONV3_AUTO;
+void pirf_conv2d_set_algo(pirf_conv3_algo algo) { conv3_algo = algo; }
+pirf_conv3_algo pirf_conv2d_algo(void) { return conv3_algo; }
+
+/* Whether this tile's 3x3 convolution runs as im2col under the current setting. */
+static int use_im2col(const pirf_level *L) {
+  if (conv3_algo == PIRF_CONV3_AUTO) return (long)L->xm * L->ym <= PIRF_CONV3_IM2COL_MAX_PIXELS;
+  return conv3_algo == PIRF_CONV3_IM2COL;
+}
+
 /* The scratch carve-up for k = 3 (all sizes in floats). */
 typedef struct {
   float *halo; /* pirf_halo_scratch_floats(L, B*Cin) */
   float *xp;   /* [B][Cin][P]   padded input */
   float *dxp;  /* [B][Cin][P]   padded input gradient (backward) */
-  float *wide; /* [Cout][ym*Pw] ywide or dywide of one sample */
-  float *wr;   /* [9][Cout][Cin] tap-major weights */
-  float *dwr;  /* [9][Cout][Cin] tap-major weight gradient (backward) */
+  float *wide; /* [Cout][ym*Pw] ywide or dywide of one sample          (shifted GEMM) */
+  float *wr;   /* [9][Cout][Cin] tap-major weights                      (shifted GEMM) */
+  float *dwr;  /* [9][Cout][Cin] tap-major weight gradient (backward)   (shifted GEMM) */
+  float *col;  /* [Cin*9][ym*xm] column matrix, overlays wide/wr/dwr   (im2col) */
   size_t total;
 } conv3_scratch;
 
@@ -47,13 +62,17 @@ static conv3_scratch carve3(const pirf_level *L, int B, int Cin, int Cout, float
   conv3_scratch s;
   slot[0] = &s.halo, slot[1] = &s.xp, slot[2] = &s.dxp, slot[3] = &s.wide, slot[4] = &s.wr,
   slot[5] = &s.dwr;
-  size_t o = 0;
+  size_t o = 0, off[6];
   for (int i = 0; i < 6; i++) {
     /* 16-float (64-byte) alignment of every piece, for the SGEMM kernels */
+    off[i] = o;
     *slot[i] = base ? base + o : NULL;
     o += (sizes[i] + 15) / 16 * 16;
   }
-  s.total = o;
+  /* im2col's column matrix overlays the shifted-GEMM buffers after dxp (one algorithm per call) */
+  const size_t ncol = 9 * (size_t)Cin * L->xm * L->ym;
+  s.col = base ? base + off[3] : NULL;
+  s.total = use_im2col(L) && off[3] + ncol > o ? off[3] + ncol : o;
   return s;
 }
 
@@ -178,6 +197,71 @@ static int conv3_backward(const pirf_level *L, float *dx, float *dw, const float
   return 0;
 }
 
+/* ---- k = 3, im2col baseline ------------------------------------------------------------------ */
+
+/* col[(c*9 + t)][i*xm + j] = xp[c][i + t/3][j + t%3]: row order matches w[Cout][Cin][3][3]. */
+static void im2col(float *col, const float *xp, int Cin, int ym, int xm) {
+  const int Pw = xm + 2, P = (ym + 2) * Pw;
+  for (int c = 0; c < Cin; c++)
+    for (int t = 0; t < 9; t++) {
+      float *dst = col + ((size_t)c * 9 + t) * ym * xm;
+      const float *src = xp + (size_t)c * P + (t / 3) * Pw + t % 3;
+      for (int i = 0; i < ym; i++) memcpy(dst + (size_t)i * xm, src + (size_t)i * Pw, (size_t)xm * sizeof *dst);
+    }
+}
+
+static void col2im_add(float *dxp, const float *col, int Cin, int ym, int xm) {
+  const int Pw = xm + 2, P = (ym + 2) * Pw;
+  for (int c = 0; c < Cin; c++)
+    for (int t = 0; t < 9; t++) {
+      const float *src = col + ((size_t)c * 9 + t) * ym * xm;
+      float *dst = dxp + (size_t)c * P + (t / 3) * Pw + t % 3;
+      for (int i = 0; i < ym; i++)
+        for (int j = 0; j < xm; j++) dst[(size_t)i * Pw + j] += src[(size_t)i * xm + j];
+    }
+}
+
+static int im2col_forward(const pirf_level *L, float *y, const float *x, const float *w,
+                          const float *bias, int B, int Cin, int Cout, float *scratch) {
+  const int xm = L->xm, ym = L->ym, N = xm * ym, P = (ym + 2) * (xm + 2);
+  conv3_scratch s = carve3(L, B, Cin, Cout, align64(scratch));
+  PIRF_TRY(pirf_halo_pad(L, B * Cin, x, s.xp, s.halo));
+  for (int b = 0; b < B; b++) {
+    im2col(s.col, s.xp + (size_t)b * Cin * P, Cin, ym, xm);
+    float *yb = y + (size_t)b * Cout * N;
+    for (int o = 0; o < Cout; o++)
+      for (int q = 0; q < N; q++) yb[(size_t)o * N + q] = bias ? bias[o] : 0.0f;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Cout, N, 9 * Cin, 1.0f, w, 9 * Cin,
+                s.col, N, 1.0f, yb, N);
+  }
+  return 0;
+}
+
+static int im2col_backward(const pirf_level *L, float *dx, float *dw, const float *dy,
+                           const float *x, const float *w, int B, int Cin, int Cout,
+                           float *scratch) {
+  if (!dx && !dw) return 0;
+  const int xm = L->xm, ym = L->ym, N = xm * ym, P = (ym + 2) * (xm + 2);
+  conv3_scratch s = carve3(L, B, Cin, Cout, align64(scratch));
+  if (dw) PIRF_TRY(pirf_halo_pad(L, B * Cin, x, s.xp, s.halo));
+  if (dx) memset(s.dxp, 0, (size_t)B * Cin * P * sizeof *s.dxp);
+  for (int b = 0; b < B; b++) {
+    const float *dyb = dy + (size_t)b * Cout * N;
+    if (dw) {
+      im2col(s.col, s.xp + (size_t)b * Cin * P, Cin, ym, xm);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Cout, 9 * Cin, N, 1.0f, dyb, N, s.col,
+                  N, 1.0f, dw, 9 * Cin);
+    }
+    if (dx) {
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, 9 * Cin, N, Cout, 1.0f, w, 9 * Cin,
+                  dyb, N, 0.0f, s.col, N);
+      col2im_add(s.dxp + (size_t)b * Cin * P, s.col, Cin, ym, xm);
+    }
+  }
+  if (dx) PIRF_TRY(pirf_halo_unpad_add(L, B * Cin, s.dxp, dx, s.halo));
+  return 0;
+}
+
 /* ---- public entry points --------------------------------------------------------------------- */
 
 int pirf_conv2d_forward(const pirf_level *L, float *y, const float *x, const float *w,
@@ -188,6 +272,7 @@ int pirf_conv2d_forward(const pirf_level *L, float *y, const float *x, const flo
     return 0;
   }
   PIRF_CHECK(scratch, "conv2d 3x3 needs scratch memory (pirf_conv2d_scratch_floats)");
+  if (use_im2col(L)) return im2col_forward(L, y, x, w, bias, B, Cin, Cout, scratch);
   return conv3_forward(L, y, x, w, bias, B, Cin, Cout, scratch);
 }
 
@@ -209,5 +294,7 @@ int pirf_conv2d_backward(const pirf_level *L, float *dx, float *dw, float *db, c
     return 0;
   }
   PIRF_CHECK(scratch, "conv2d 3x3 needs scratch memory (pirf_conv2d_scratch_floats)");
+  if (use_im2col(L))
+    return im2col_backward(L, dx, dw, dy, x, w, B, Cin, Cout, scratch);
   return conv3_backward(L, dx, dw, dy, x, w, B, Cin, Cout, scratch);
 }

@@ -6,7 +6,9 @@
 
 #include "pirf/level.h"
 
+#include <math.h>
 #include <mpi.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -55,6 +57,14 @@ static inline float *nn_alloc(size_t n) {
     fprintf(stderr, "out of memory\n");
     MPI_Abort(MPI_COMM_WORLD, 1);
   }
+  return p;
+}
+
+/* Memory the code under test must overwrite (outputs, scratch): filled with NaN so a cell it
+ * forgets to write cannot pass as a zero. */
+static inline float *nn_alloc_dirty(size_t n) {
+  float *p = nn_alloc(n);
+  for (size_t k = 0; k < n; k++) p[k] = NAN;
   return p;
 }
 

@@ -23,8 +23,8 @@ int main(int argc, char **argv) {
     pirf_level_init(&L, &dc, level);
     const int n = 3;
     const size_t nt = (size_t)n * L.xm * L.ym, np = (size_t)n * (L.xm + 2) * (L.ym + 2);
-    float *x = nn_alloc(nt), *xp = nn_alloc(np), *p = nn_alloc(np), *xb = nn_alloc(nt),
-          *xb0 = nn_alloc(nt), *buf = nn_alloc(pirf_halo_scratch_floats(&L, n));
+    float *x = nn_alloc(nt), *xp = nn_alloc_dirty(np), *p = nn_alloc(np), *xb = nn_alloc(nt),
+          *xb0 = nn_alloc(nt), *buf = nn_alloc_dirty(pirf_halo_scratch_floats(&L, n));
     nn_fill_tile(&L, n, 1, x);
     TEST_CHECK(!pirf_halo_pad(&L, n, x, xp, buf), "pirf_halo_pad failed");
     int bad = 0;
