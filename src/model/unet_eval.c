@@ -26,6 +26,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The skip stack's depth bound: 1 + (levels - 1) + levels * num_blocks pushes (schema limits). */
+#define PIRF_UNET_MAX_PUSH (1 + PIRF_UNET_MAX_LEVELS * 65)
+
 /* ---- the carver: a size table with named regions ------------------------------------------- */
 
 #define MAX_REGIONS 24
@@ -95,6 +98,7 @@ struct pirf_unet_work {
   float **live;                       /* [nmod] encoder outputs (the skip stack) without tape */
   float *dec[2];                      /* decoder outputs without tape (ping-pong) */
   float **dskip;                      /* [nmod] cotangents of encoder outputs (backward) */
+  int *pop_src;                       /* [nmod] the module whose output block k pops, or -1 */
   float *dg[2];                       /* decoder cotangents (ping-pong) */
   float *demb, *dz, *da;              /* embedding cotangents [B][E] */
   float *io[5];                       /* preconditioning: c_in x, F, dF, d(c_in x), c_noise */
@@ -127,6 +131,7 @@ static size_t tmp_floats(const pirf_unet *net, const pirf_level *lv, int B) {
 }
 
 static void carve_tape(pirf_unet_tape *t, const pirf_level *lv);
+static void pop_sources(const pirf_unet *net, int *src);
 
 static void carve_work(pirf_unet_work *w) {
   const pirf_unet *net = w->net;
@@ -214,6 +219,8 @@ int pirf_unet_work_create(const pirf_unet *net, const pirf_decomp *dc, int B, in
   for (int l = 0; l < net->cfg.levels; l++) pirf_level_init(&w->levels[l], dc, l);
   PIRF_ALLOC(w->live, net->nmod, "the skip stack table");
   PIRF_ALLOC(w->dskip, net->nmod, "the skip cotangent table");
+  PIRF_ALLOC(w->pop_src, net->nmod, "the skip source table");
+  pop_sources(net, w->pop_src);
   carve_work(w); /* plan */
   PIRF_TRY(carver_alloc(&w->c, "the U-Net work arena"));
   carve_work(w); /* carve */
@@ -226,6 +233,7 @@ void pirf_unet_work_destroy(pirf_unet_work **w) {
   free((*w)->c.base);
   free((*w)->live);
   free((*w)->dskip);
+  free((*w)->pop_src);
   free(*w);
   *w = NULL;
 }
@@ -369,7 +377,7 @@ static void concat(float *y, const float *a, int ca, const float *b, int cb, int
 
 /* The module whose output decoder block k pops (EDM's skips.pop()), for every module; -1 if none. */
 static void pop_sources(const pirf_unet *net, int *src) {
-  int stack[1024], top = 0;
+  int stack[PIRF_UNET_MAX_PUSH], top = 0;
   for (int k = 0; k < net->nmod; k++) {
     src[k] = -1;
     if (net->mod[k].skip_channels) src[k] = stack[--top];
@@ -416,7 +424,7 @@ int pirf_unet_forward(const pirf_unet *net, pirf_unet_work *w, pirf_unet_tape *t
     tape->dropping = drop != NULL;
     if (drop) tape->drop = *drop;
   }
-  const float *stack[1024];
+  const float *stack[PIRF_UNET_MAX_PUSH];
   int top = 0, pp = 0;
   const float *aux_y = NULL;
   for (int k = 0; k < net->nmod; k++) {
@@ -508,9 +516,8 @@ int pirf_unet_backward(const pirf_unet *net, pirf_unet_work *w, const pirf_unet_
   const int B = tape->Bused, E = uc->emb_channels, Nn = uc->noise_channels;
   const pirf_level *lv = w->levels;
   unet_scratch *s = &w->s;
-  int src[1024], partial = 0;
-  PIRF_CHECK(net->nmod <= 1024, "internal error: too many modules");
-  pop_sources(net, src);
+  const int *src = w->pop_src;
+  int partial = 0;
 
   for (int k = 0; k < net->nmod; k++)
     if (w->dskip[k]) zero(w->dskip[k], out_floats(net, lv, &net->mod[k], B));
