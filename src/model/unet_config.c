@@ -13,6 +13,9 @@ int pirf_unet_config_check(const pirf_unet_config *uc) {
   PIRF_USER_CHECK(uc->in_channels >= 1 && uc->out_channels >= 1,
                   "the network needs at least one data channel (got %d in, %d out)",
                   uc->in_channels, uc->out_channels);
+  PIRF_USER_CHECK(uc->noise_channels % 2 == 0 && uc->noise_channels >= 4,
+                  "model.channels = %d: the noise embedding needs an even count of at least 4",
+                  uc->model_channels);
   /* GroupNorm uses min(32, C/4) groups (EDM), which must divide C. Every normalized channel count
    * is model_channels * mult, or such a count plus a skip's, or model_channels itself. */
   for (int l = 0; l < uc->levels; l++) {

@@ -79,7 +79,7 @@ static size_t npix(const pirf_level *L) { return (size_t)L->xm * L->ym; }
 /* Floats of module m's output for B samples. */
 static size_t out_floats(const pirf_unet *net, const pirf_level *lv, const pirf_unet_module *m,
                          int B) {
-  (void)net;
+  (void)net; /* kept for symmetry with the table-based sizes */
   return (size_t)B * m->cout * npix(&lv[m->level]);
 }
 static size_t in_floats(const pirf_unet_module *m, const pirf_level *lv, int B) {

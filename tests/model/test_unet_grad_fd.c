@@ -1,4 +1,4 @@
-/* denoiser_grad_matches_finite_difference: the backward of the whole preconditioned network
+/* unet_denoiser_grad_matches_finite_difference: the backward of the whole preconditioned network
  * D(x; sigma) = c_skip x + c_out F(c_in x; c_noise) (tiny SongUNet with every module kind, dropout
  * on, two samples with different sigma) agrees with central finite differences of
  * L = <r, D> for a random cotangent r:
@@ -146,7 +146,7 @@ int main(int argc, char **argv) {
   pirf_unet_work_destroy(&c.work);
   pirf_decomp_destroy(&c.dc);
   pirf_unet_destroy(&c.net);
-  int rc = test_finish("denoiser_grad_matches_finite_difference");
+  int rc = test_finish("unet_denoiser_grad_matches_finite_difference");
   MPI_Finalize();
   return rc;
 }

@@ -1,4 +1,4 @@
-/* denoiser_is_rank_layout_invariant: the preconditioned network's output D, the input gradient
+/* unet_denoiser_is_rank_layout_invariant: the preconditioned network's output D, the input gradient
  * and ALL parameter gradients (reduced with pirf_unet_grad_allreduce) on every rank layout that
  * fits the job (tiles [1,1], [2,1], [1,2], [2,2] times data groups) agree with a single-rank
  * reference computed in the same run on a [1,1] decomposition of MPI_COMM_SELF, to 1e-5
@@ -146,7 +146,7 @@ int main(int argc, char **argv) {
   free(params);
   pirf_decomp_destroy(&ref_dc);
   pirf_unet_destroy(&net);
-  int rc2 = test_finish("denoiser_is_rank_layout_invariant");
+  int rc2 = test_finish("unet_denoiser_is_rank_layout_invariant");
   MPI_Finalize();
   return rc2;
 }
