@@ -14,3 +14,9 @@ add_executable(measure_unet tests/model/measure_unet.c)
 target_compile_options(measure_unet PRIVATE ${PIRF_WARNINGS})
 target_include_directories(measure_unet PRIVATE ${CMAKE_SOURCE_DIR}/tests)
 target_link_libraries(measure_unet PRIVATE pirfcore)
+
+# Not a test: one evaluation written for tests/model/crosscheck_edm.py (PyTorch EDM cross-check).
+add_executable(export_unet tests/model/export_unet.c)
+target_compile_options(export_unet PRIVATE ${PIRF_WARNINGS})
+target_include_directories(export_unet PRIVATE ${CMAKE_SOURCE_DIR}/tests)
+target_link_libraries(export_unet PRIVATE pirfcore)
