@@ -48,6 +48,13 @@ void pirf_unet_work_destroy(pirf_unet_work **w);
 size_t pirf_unet_work_bytes(const pirf_unet_work *w);
 
 int pirf_unet_tape_create(const pirf_unet *net, const pirf_decomp *dc, int B, pirf_unet_tape **t);
+/* A truncated tape: records only from the module whose parameters start at table entry pfirst
+ * (e.g. the first of pirf_unet_decoder_level_range(net, 0)); the modules before it run as without
+ * tape, and only the first recorded module's input and the embedding are kept. Its backward gives
+ * the gradients of parameters [pfirst, ...) and no input gradient: layer-wise truncation with
+ * K = 1 needs nothing more (ARCHITECTURE.md, memory plan). pfirst = 0: the full tape. */
+int pirf_unet_tape_create_from(const pirf_unet *net, const pirf_decomp *dc, int B, int pfirst,
+                               pirf_unet_tape **t);
 void pirf_unet_tape_destroy(pirf_unet_tape **t);
 size_t pirf_unet_tape_bytes(const pirf_unet_tape *t);
 
@@ -73,10 +80,11 @@ int pirf_unet_backward(const pirf_unet *net, pirf_unet_work *w, const pirf_unet_
  * communicator and the data groups (all of dc->world), in place. */
 int pirf_unet_grad_allreduce(const pirf_decomp *dc, float *grad, size_t first, size_t count);
 
-/* Bytes per rank of a forward-only work, a forward-and-backward work and one tape for B samples
- * on decomposition dc, without allocating them (plans only). */
+/* Bytes per rank of a forward-only work, a forward-and-backward work, one full tape and one tape
+ * truncated to the full-resolution decoder level, for B samples on decomposition dc, without
+ * allocating them (plans only). */
 int pirf_unet_memory(const pirf_unet *net, const pirf_decomp *dc, int B, size_t *work_forward,
-                     size_t *work_backward, size_t *tape);
+                     size_t *work_backward, size_t *tape, size_t *tape_level0);
 
 /* The size table of the last-created work or tape, for docs and `pirf info`: prints one line per
  * region (name, floats) to rank 0's log when verbose. */

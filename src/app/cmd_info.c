@@ -68,8 +68,8 @@ static void print_info(const pirf_unet *net, const char *pde) {
 static int print_memory(const pirf_unet *net, const pirf_config *cfg) {
   pirf_decomp dc;
   PIRF_TRY(pirf_deck_decomp(cfg, MPI_COMM_WORLD, &dc));
-  size_t fwd, bwd, tape;
-  int err = pirf_unet_memory(net, &dc, 1, &fwd, &bwd, &tape);
+  size_t fwd, bwd, tape, tape0;
+  int err = pirf_unet_memory(net, &dc, 1, &fwd, &bwd, &tape, &tape0);
   if (!err) {
     const double MiB = 1024.0 * 1024.0;
     pirf_log("\n  activation memory per sample and rank (tiles [%d, %d], tile %dx%d):\n", dc.px,
@@ -77,6 +77,8 @@ static int print_memory(const pirf_unet *net, const pirf_config *cfg) {
     pirf_log("    forward without gradient (work, live tensors only)   %9.1f MiB\n", fwd / MiB);
     pirf_log("    forward + backward work (scratch and cotangents)     %9.1f MiB\n", bwd / MiB);
     pirf_log("    one tape (what backward needs, per taped evaluation) %9.1f MiB\n", tape / MiB);
+    pirf_log("    one tape truncated to the %dx%d decoder level          %9.1f MiB\n",
+             net->cfg.resolution, net->cfg.resolution, tape0 / MiB);
   }
   pirf_decomp_destroy(&dc);
   return err;

@@ -107,6 +107,7 @@ struct pirf_unet_work {
 struct pirf_unet_tape {
   const pirf_unet *net;
   int B, Bused;
+  int k0;                              /* first recorded module (0: the whole network) */
   int dropping;
   pirf_unet_dropout drop;
   carver c;
@@ -131,6 +132,7 @@ static size_t tmp_floats(const pirf_unet *net, const pirf_level *lv, int B) {
 }
 
 static void carve_tape(pirf_unet_tape *t, const pirf_level *lv);
+static int first_module(const pirf_unet *net, int pfirst, int *k0);
 static void pop_sources(const pirf_unet *net, int *src);
 
 static void carve_work(pirf_unet_work *w) {
@@ -241,7 +243,7 @@ void pirf_unet_work_destroy(pirf_unet_work **w) {
 size_t pirf_unet_work_bytes(const pirf_unet_work *w) { return w->c.used * sizeof(float); }
 
 int pirf_unet_memory(const pirf_unet *net, const pirf_decomp *dc, int B, size_t *work_forward,
-                     size_t *work_backward, size_t *tape) {
+                     size_t *work_backward, size_t *tape, size_t *tape_level0) {
   pirf_unet_work w;
   memset(&w, 0, sizeof w);
   w.net = net;
@@ -265,6 +267,12 @@ int pirf_unet_memory(const pirf_unet *net, const pirf_decomp *dc, int B, size_t 
   PIRF_ALLOC(t.acts, net->nmod, "the tape's module table");
   carve_tape(&t, w.levels);
   *tape = t.c.used * sizeof(float);
+  int first, end;
+  pirf_unet_decoder_level_range(net, 0, &first, &end);
+  memset(&t.c, 0, sizeof t.c);
+  PIRF_TRY(first_module(net, first, &t.k0));
+  carve_tape(&t, w.levels);
+  *tape_level0 = t.c.used * sizeof(float);
   free(t.acts);
   return 0;
 }
@@ -278,12 +286,13 @@ static void carve_tape(pirf_unet_tape *t, const pirf_level *lv) {
   const pirf_unet *net = t->net;
   const int B = t->B, E = net->cfg.emb_channels;
   carver *c = &t->c;
-  t->x = carve(c, "network input", (size_t)B * net->cfg.in_channels * npix(&lv[0]));
+  const int full = t->k0 == 0;
+  t->x = full ? carve(c, "network input", (size_t)B * net->cfg.in_channels * npix(&lv[0])) : NULL;
   t->sigma = (double *)carve(c, "embedding", 2 * (size_t)B);
-  t->e0 = carve(c, "embedding", (size_t)B * net->cfg.noise_channels);
-  t->z0 = carve(c, "embedding", (size_t)B * E);
-  t->a0 = carve(c, "embedding", (size_t)B * E);
-  t->z1 = carve(c, "embedding", (size_t)B * E);
+  t->e0 = full ? carve(c, "embedding", (size_t)B * net->cfg.noise_channels) : NULL;
+  t->z0 = full ? carve(c, "embedding", (size_t)B * E) : NULL;
+  t->a0 = full ? carve(c, "embedding", (size_t)B * E) : NULL;
+  t->z1 = full ? carve(c, "embedding", (size_t)B * E) : NULL;
   t->emb = carve(c, "embedding", (size_t)B * E);
   for (int k = 0; k < net->nmod; k++) {
     const pirf_unet_module *m = &net->mod[k];
@@ -291,6 +300,11 @@ static void carve_tape(pirf_unet_tape *t, const pirf_level *lv) {
     memset(a, 0, sizeof *a);
     const size_t n = npix(&lv[m->level]), no = (size_t)B * m->cout * n;
     const size_t G0 = (size_t)B * m->groups0, G1 = (size_t)B * m->groups1;
+    if (k < t->k0 - 1) continue;
+    if (k == t->k0 - 1) { /* only the input of the first recorded module */
+      a->out = carve(c, "module outputs", no);
+      continue;
+    }
     switch (m->kind) {
       case PIRF_UNET_CONV:
         a->out = carve(c, "module outputs", no);
@@ -326,12 +340,30 @@ static void carve_tape(pirf_unet_tape *t, const pirf_level *lv) {
   }
 }
 
+/* The module whose parameters start at table entry pfirst (0 for pfirst inside the embedding). */
+static int first_module(const pirf_unet *net, int pfirst, int *k0) {
+  *k0 = 0;
+  if (pfirst <= net->map_layer1 + 1) return 0;
+  for (int k = 0; k < net->nmod; k++)
+    if (net->mod[k].p_first == pfirst) {
+      *k0 = k;
+      return 0;
+    }
+  PIRF_CHECK(0, "a truncated tape must start at a module's first parameter (entry %d is not)", pfirst);
+}
+
 int pirf_unet_tape_create(const pirf_unet *net, const pirf_decomp *dc, int B, pirf_unet_tape **out) {
+  return pirf_unet_tape_create_from(net, dc, B, 0, out);
+}
+
+int pirf_unet_tape_create_from(const pirf_unet *net, const pirf_decomp *dc, int B, int pfirst,
+                               pirf_unet_tape **out) {
   PIRF_CHECK(B >= 1, "a tape needs at least one sample (B = %d)", B);
   pirf_unet_tape *t;
   PIRF_ALLOC(t, 1, "the U-Net tape descriptor");
   t->net = net;
   t->B = B;
+  PIRF_TRY(first_module(net, pfirst, &t->k0));
   PIRF_ALLOC(t->acts, net->nmod, "the tape's module table");
   pirf_level lv[PIRF_UNET_MAX_LEVELS];
   for (int l = 0; l < net->cfg.levels; l++) pirf_level_init(&lv[l], dc, l);
@@ -402,11 +434,11 @@ int pirf_unet_forward(const pirf_unet *net, pirf_unet_work *w, pirf_unet_tape *t
   const int E = uc->emb_channels, Nn = uc->noise_channels;
   const pirf_level *lv = w->levels;
   unet_scratch *s = &w->s;
-  const int taped = tape != NULL;
+  const int taped = tape != NULL, k0 = taped ? tape->k0 : 0, full = taped && k0 == 0;
 
   /* embedding: computed redundantly on every rank (per-sample vectors) */
-  float *e0 = taped ? tape->e0 : w->e0, *z0 = taped ? tape->z0 : w->z0;
-  float *a0 = taped ? tape->a0 : w->a0, *z1 = taped ? tape->z1 : w->z1;
+  float *e0 = full ? tape->e0 : w->e0, *z0 = full ? tape->z0 : w->z0;
+  float *a0 = full ? tape->a0 : w->a0, *z1 = full ? tape->z1 : w->z1;
   float *emb = taped ? tape->emb : w->emb;
   pirf_noise_embedding_forward(e0, c_noise, B, Nn, 10000.0, 1);
   pirf_linear_forward(z0, e0, W(net, params, net->map_layer0), W(net, params, net->map_layer0 + 1),
@@ -418,8 +450,10 @@ int pirf_unet_forward(const pirf_unet *net, pirf_unet_work *w, pirf_unet_tape *t
 
   const float *cur = x;
   if (taped) {
-    memcpy(tape->x, x, (size_t)B * uc->in_channels * npix(&lv[0]) * sizeof *x);
-    cur = tape->x;
+    if (full) {
+      memcpy(tape->x, x, (size_t)B * uc->in_channels * npix(&lv[0]) * sizeof *x);
+      cur = tape->x;
+    }
     tape->Bused = B;
     tape->dropping = drop != NULL;
     if (drop) tape->drop = *drop;
@@ -431,10 +465,13 @@ int pirf_unet_forward(const pirf_unet *net, pirf_unet_work *w, pirf_unet_tape *t
     const pirf_unet_module *m = &net->mod[k];
     const pirf_level *L = &lv[m->level];
     const size_t n = npix(L);
+    const int tk = taped && k >= k0; /* this module records */
     float *out = NULL;
     if (m->kind != PIRF_UNET_AUX_CONV) {
-      if (taped)
+      if (tk)
         out = m->kind == PIRF_UNET_AUX_NORM ? tape->acts[k].y0 : tape->acts[k].out;
+      else if (taped && k == k0 - 1)
+        out = tape->acts[k].out; /* the first recorded module's input */
       else if (!m->decoder)
         out = w->live[k];
       else
@@ -447,7 +484,7 @@ int pirf_unet_forward(const pirf_unet *net, pirf_unet_work *w, pirf_unet_tape *t
         break;
       case PIRF_UNET_BLOCK: {
         unet_block_acts a;
-        if (taped) {
+        if (tk) {
           a = tape->acts[k];
         } else { /* live tensors only: see unet_block.c for the aliasing this allows */
           memset(&a, 0, sizeof a);
@@ -472,11 +509,11 @@ int pirf_unet_forward(const pirf_unet *net, pirf_unet_work *w, pirf_unet_tape *t
         pirf_dropout_key key;
         if (drop) dropout_key(drop, k, &key);
         a.out = out;
-        PIRF_TRY(unet_block_forward(net, m, params, emb, B, drop ? &key : NULL, taped, &a, s));
+        PIRF_TRY(unet_block_forward(net, m, params, emb, B, drop ? &key : NULL, tk, &a, s));
         break;
       }
       case PIRF_UNET_AUX_NORM: {
-        float *mean = taped ? tape->acts[k].mean0 : w->mean, *rstd = taped ? tape->acts[k].rstd0 : w->rstd;
+        float *mean = tk ? tape->acts[k].mean0 : w->mean, *rstd = tk ? tape->acts[k].rstd0 : w->rstd;
         PIRF_TRY(pirf_groupnorm_forward(out, mean, rstd, cur, W(net, params, m->norm),
                                         W(net, params, m->norm + 1), B, m->cin, m->groups1,
                                         UNET_GN_EPS, L, s->gn));
@@ -518,6 +555,9 @@ int pirf_unet_backward(const pirf_unet *net, pirf_unet_work *w, const pirf_unet_
   unet_scratch *s = &w->s;
   const int *src = w->pop_src;
   int partial = 0;
+  PIRF_CHECK(tape->k0 == 0 || (!dx && pfirst >= net->mod[tape->k0].p_first),
+             "a truncated tape (recorded from %s) gives no input gradient and no gradients of "
+             "the parameters before it", net->mod[tape->k0].name);
 
   for (int k = 0; k < net->nmod; k++)
     if (w->dskip[k]) zero(w->dskip[k], out_floats(net, lv, &net->mod[k], B));

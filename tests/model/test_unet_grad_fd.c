@@ -140,6 +140,34 @@ int main(int argc, char **argv) {
   TEST_CHECK(bad == 0, "truncated backward differs from the full one in %zu entries", bad);
   TEST_CHECK(outside == 0, "truncated backward wrote %zu gradients outside its range", outside);
 
+  /* the same from a tape that recorded only the full-resolution decoder level */
+  pirf_unet_tape *t0;
+  float *D0 = model_alloc(c.nx);
+  TEST_CHECK(!pirf_unet_tape_create_from(&c.net, &c.dc, c.B, first, &t0), "truncated tape");
+  TEST_CHECK(pirf_unet_tape_bytes(t0) < pirf_unet_tape_bytes(c.tape) / 2,
+             "truncated tape %zu bytes vs full %zu", pirf_unet_tape_bytes(t0),
+             pirf_unet_tape_bytes(c.tape));
+  memset(gt, 0, P * sizeof *gt);
+  TEST_CHECK(!pirf_edm_denoise(&c.net, c.work, t0, c.params, c.x, c.sigma, c.B, &c.drop, D0),
+             "forward with a truncated tape");
+  TEST_CHECK(!memcmp(D0, c.D, c.nx * sizeof *D0), "a truncated tape changes D");
+  TEST_CHECK(!pirf_edm_denoise_backward(&c.net, c.work, t0, c.params, c.r, gt, first, end, NULL),
+             "backward from a truncated tape");
+  TEST_CHECK(!pirf_unet_grad_allreduce(&c.dc, gt, 0, P), "gradient reduction");
+  bad = outside = 0;
+  for (size_t k = 0; k < P; k++) {
+    if (k < o0 && gt[k] != 0.0f) outside++;
+    if (k >= o0 && fabs(gt[k] - g[k]) > 1e-6 * (fabs(g[k]) + 1e-3)) bad++;
+  }
+  TEST_CHECK(bad == 0, "backward from a truncated tape differs in %zu entries", bad);
+  TEST_CHECK(outside == 0, "backward from a truncated tape wrote %zu gradients outside", outside);
+  pirf_error_set_trace(0);
+  TEST_CHECK(pirf_edm_denoise_backward(&c.net, c.work, t0, c.params, c.r, gt, first, end, dx) != 0,
+             "a truncated tape accepted a request for dx");
+  pirf_error_set_trace(1);
+  free(D0);
+  pirf_unet_tape_destroy(&t0);
+
   free(g); free(dx); free(v); free(xp); free(pp); free(gt);
   free(c.params); free(c.x); free(c.r); free(c.D);
   pirf_unet_tape_destroy(&c.tape);
