@@ -46,7 +46,7 @@ int pirf_edm_denoise_backward(const pirf_unet *net, pirf_unet_work *w, const pir
                               const float *params, const float *dD, float *dparams, int pfirst,
                               int pend, float *dx) {
   const int B = unet_tape_batch(tape);
-  const double *sigma = unet_tape_sigma((pirf_unet_tape *)tape);
+  const double *sigma = unet_tape_sigma(tape);
   const size_t plane = (size_t)net->cfg.in_channels * unet_work_pixels(w);
   float *dF = unet_work_io(w, 2), *dxin = unet_work_io(w, 3);
   /* dL/dF = c_out dD; dL/dx = c_skip dD + c_in dL/d(c_in x) */

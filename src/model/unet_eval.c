@@ -387,7 +387,7 @@ void pirf_unet_tape_print(const pirf_unet_tape *t) { carver_print(&t->c, "tape")
 
 float *unet_work_io(pirf_unet_work *w, int i) { return w->io[i]; }
 size_t unet_work_pixels(const pirf_unet_work *w) { return npix(&w->levels[0]); }
-double *unet_tape_sigma(pirf_unet_tape *t) { return t->sigma; }
+double *unet_tape_sigma(const pirf_unet_tape *t) { return t->sigma; }
 int unet_tape_batch(const pirf_unet_tape *t) { return t->Bused; }
 
 /* ---- forward --------------------------------------------------------------------------------- */

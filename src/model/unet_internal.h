@@ -59,7 +59,7 @@ int unet_block_backward(const pirf_unet *net, const pirf_unet_module *m, const f
  * the preconditioning wrapper: i = 0..3 (i = 4: [B] floats for c_noise); and the tape's record of sigma [B]. */
 float *unet_work_io(pirf_unet_work *w, int i);
 size_t unet_work_pixels(const pirf_unet_work *w);
-double *unet_tape_sigma(pirf_unet_tape *t);
+double *unet_tape_sigma(const pirf_unet_tape *t);
 int unet_tape_batch(const pirf_unet_tape *t);
 
 #endif
