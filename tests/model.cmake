@@ -20,3 +20,17 @@ add_executable(export_unet tests/model/export_unet.c)
 target_compile_options(export_unet PRIVATE ${PIRF_WARNINGS})
 target_include_directories(export_unet PRIVATE ${CMAKE_SOURCE_DIR}/tests)
 target_link_libraries(export_unet PRIVATE pirfcore)
+
+# `pirf info` prints the paper's counts (PIRF-SPEC §4.2) from the defaults, no deck file needed.
+foreach(case "darcy;128;decoder 128x128 +11,226,370.*total +54,410,882"
+             "burgers;128;encoder total +18,245,888.*decoder 128x128 +11,224,065.*total +54,407,425"
+             "kolmogorov;256;encoder total +18,248,192.*decoder 256x256 +11,228,675.*total +54,414,339")
+  list(GET case 0 pde)
+  list(GET case 1 res)
+  list(GET case 2 regex)
+  add_test(NAME pirf_info_prints_edm_counts_${pde}
+           COMMAND ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} 1 $<TARGET_FILE:pirf> info /dev/null
+                   pde.name=${pde} grid.resolution=${res})
+  set_tests_properties(pirf_info_prints_edm_counts_${pde} PROPERTIES ENVIRONMENT "${PIRF_TEST_ENV}"
+                       PASS_REGULAR_EXPRESSION "${regex}" LABELS model TIMEOUT 60)
+endforeach()
