@@ -11,8 +11,8 @@
  *
  * Contract:
  *  - forward overwrites y. backward ACCUMULATES: dx += dL/dx, dw += dL/dw, db += dL/db; any of the
- *    three may be NULL when not wanted. dw and db are this rank's partial sums over its tile and its
- *    B samples; the caller reduces them over tiles and data replicas.
+ *    three may be NULL when not wanted. dw and db are this rank's partial sums over its tile and
+ *    its B samples; the caller reduces them over tiles and data replicas.
  *  - k = 3 forward, and k = 3 backward with dx or dw, are collective over L->comm (halo exchange):
  *    every rank of the space group calls them with the same B, Cin, Cout, k and the same NULL-ness
  *    of dx and dw.
@@ -44,11 +44,20 @@ int pirf_conv2d_backward(const pirf_level *L, float *dx, float *dw, float *db, c
  *                   docs/performance.md for the measurements behind the threshold).
  *   SHIFTED_GEMM    9 SGEMMs reading the padded input in place.
  *   IM2COL          the textbook column matrix + one SGEMM, col2im in backward.
+ *   ROWS            the three horizontal taps side by side (a 3x copy of the input), then three
+ *                   SGEMMs with K = 3*Cin, one per tap row.
  * The scratch size depends on the choice: set the algorithm BEFORE sizing scratch with
  * pirf_conv2d_scratch_floats. */
-typedef enum { PIRF_CONV3_AUTO = 0, PIRF_CONV3_SHIFTED_GEMM = 1, PIRF_CONV3_IM2COL = 2 } pirf_conv3_algo;
+typedef enum {
+  PIRF_CONV3_AUTO = 0,
+  PIRF_CONV3_SHIFTED_GEMM = 1,
+  PIRF_CONV3_IM2COL = 2,
+  PIRF_CONV3_ROWS = 3
+} pirf_conv3_algo;
 #define PIRF_CONV3_IM2COL_MAX_PIXELS 1024
 void pirf_conv2d_set_algo(pirf_conv3_algo algo);
 pirf_conv3_algo pirf_conv2d_algo(void);
+/* The concrete algorithm a 3x3 convolution on L's tile uses under the current setting. */
+pirf_conv3_algo pirf_conv2d_chosen(const pirf_level *L);
 
 #endif

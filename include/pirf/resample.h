@@ -5,9 +5,9 @@
  *   up2:   y[b][c][i][j] = x[i/2][j/2]
  *          (conv_transpose2d with the 2x2 ones filter (4 f (x) f / 4), stride 2: nearest 2x)
  *
- * `L` is always the level of the FINE tile (ym x xm): down2 maps [B*C][ym][xm] -> [B*C][ym/2][xm/2],
- * up2 maps [B*C][ym/2][xm/2] -> [B*C][ym][xm]. Tiles have even sides at every level that has a
- * coarser one (pirf_decomp), so no communication is needed. Pass n = B*C planes.
+ * `L` is always the level of the FINE tile (ym x xm): down2 maps [B*C][ym][xm] to
+ * [B*C][ym/2][xm/2], up2 maps [B*C][ym/2][xm/2] to [B*C][ym][xm]. Tiles have even sides at every
+ * level that has a coarser one (pirf_decomp), so no communication is needed. Pass n = B*C planes.
  * Forward overwrites y; backward ACCUMULATES into dx. No allocation. */
 #ifndef PIRF_RESAMPLE_H
 #define PIRF_RESAMPLE_H

@@ -100,11 +100,12 @@ int pirf_bench_begin(pirf_bench *b, MPI_Comm comm, int reps) {
            "%d timed repetitions per row\n",
            b->size, b->size > 1 ? "s" : "", b->threads, b->threads > 1 ? "s" : "",
            lo * b->size * b->threads, b->reps);
-  pirf_log("columns: wall-clock median and range over the repetitions (slowest rank); GFLOP/s of the\n"
-           "median; %% peak = flops / (CPU seconds summed over ranks x one core's peak), the\n"
-           "efficiency per core busy, robust to other jobs on the machine (median over repetitions)\n");
-  pirf_log("%-34s %-24s %10s %15s %8s %7s\n", "kernel", "shape", "median ms", "range ms",
-           "GFLOP/s", "% peak");
+  pirf_log(
+      "columns: wall-clock median and range over the repetitions (slowest rank); GFLOP/s of the\n"
+      "median; %% peak = flops / (CPU seconds summed over ranks x one core's peak), the\n"
+      "efficiency per core busy, robust to other jobs on the machine (median over repetitions)\n");
+  pirf_log("%-34s %-24s %10s %15s %8s %7s\n", "kernel", "shape", "median ms", "range ms", "GFLOP/s",
+           "% peak");
   return 0;
 }
 

@@ -1,16 +1,18 @@
-/* `pirf bench DECK [key=value ...] [-bench_batch B] [-bench_reps N]`: how fast this machine runs the
- * network's kernels, against its own measured FP32 peak.
+/* `pirf bench DECK [key=value ...] [-bench_batch B] [-bench_reps N] [-bench_baseline 0|1]`:
+ * how fast this machine runs the network's kernels, against its own measured FP32 peak.
  *
  * Rows: 3x3 convolution forward, backward-data (dx only) and backward-weights (dw and db) at each
  * U-Net level of the deck (channels = model.channels * model.channel_mult[l], resolution
  * grid.resolution / 2^l, Cin = Cout, on the deck's tile layout parallel.tiles), and at a fixed
- * reference shape (64 x 64, 64 -> 64 channels) that is comparable between decks and machines.
- * Each shape is timed with both 3x3 algorithms (shifted GEMMs, im2col); "*" marks the one the
- * default (PIRF_CONV3_AUTO) picks at that tile size, and -bench_baseline 0 times only that one.
+ * reference shape (64 x 64, 64 -> 64 channels) that is comparable between decks and machines;
+ * after each shape, the bare SGEMM of im2col's size (the bound of a GEMM-based convolution).
+ * Each shape is timed with every 3x3 algorithm (shifted GEMMs, row taps, im2col); "*" marks the
+ * one the default (PIRF_CONV3_AUTO) picks at that tile size; -bench_baseline 0 times only that one.
  * B samples per data group per call (-bench_batch, default 1). A convolution costs
  * 2 * Cin * Cout * 9 * H * W flops per sample in each of the three directions.
  *
- * Set OPENBLAS_NUM_THREADS (and bind ranks to cores) explicitly when timing: see docs/performance.md.
+ * Set OPENBLAS_NUM_THREADS (and bind ranks to cores) explicitly when timing; see
+ * docs/performance.md for why the "% peak" column uses CPU time.
  * To add a row (a network evaluation, a training step), write an int fn(void *ctx) and call
  * pirf_bench_row (pirf/bench.h). */
 #include "pirf/app.h"
@@ -20,6 +22,7 @@
 #include "pirf/deck.h"
 #include "pirf/log.h"
 
+#include <cblas.h>
 #include <petscsys.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,8 +45,22 @@ static int conv_bwd_data(void *p) {
 }
 static int conv_bwd_weights(void *p) {
   conv_case *c = p;
-  return pirf_conv2d_backward(&c->L, NULL, c->dw, c->db, c->dy, c->x, c->w, c->B, c->Cin,
-                              c->Cout, c->k, c->scratch);
+  return pirf_conv2d_backward(&c->L, NULL, c->dw, c->db, c->dy, c->x, c->w, c->B, c->Cin, c->Cout,
+                              c->k, c->scratch);
+}
+
+/* The GEMM im2col's forward does, alone (A = w, B = a 9*Cin x N column matrix): the attainable
+ * bound for a GEMM-based convolution at this shape. */
+typedef struct {
+  int M, N, K;
+  float *a, *b, *c;
+} gemm_case;
+
+static int gemm_run(void *p) {
+  gemm_case *g = p;
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->M, g->N, g->K, 1.0f, g->a, g->K, g->b,
+              g->N, 0.0f, g->c, g->N);
+  return 0;
 }
 
 /* Deterministic values in [-1, 1] (no denormals, no NaN): the numbers do not matter here. */
@@ -75,12 +92,22 @@ static int bench_conv(pirf_bench *b, const pirf_decomp *dc, int level, int B, in
   c.dw = calloc(nw, sizeof(float));
   c.bias = calloc((size_t)Cout, sizeof(float));
   c.db = calloc((size_t)Cout, sizeof(float));
-  /* scratch for whichever algorithm needs more (the rows switch between them) */
-  pirf_conv2d_set_algo(PIRF_CONV3_IM2COL);
-  size_t ns = pirf_conv2d_scratch_floats(&c.L, B, Cin, Cout, k);
-  pirf_conv2d_set_algo(PIRF_CONV3_SHIFTED_GEMM);
-  size_t ns2 = pirf_conv2d_scratch_floats(&c.L, B, Cin, Cout, k);
-  c.scratch = malloc(((ns > ns2 ? ns : ns2) + 1) * sizeof(float));
+  /* scratch for whichever algorithm needs most (the rows switch between them) */
+  static const pirf_conv3_algo algos[3] = {PIRF_CONV3_SHIFTED_GEMM, PIRF_CONV3_ROWS,
+                                           PIRF_CONV3_IM2COL};
+  static const char *algo_names[3] = {"shifted", "rows", "im2col"};
+  size_t ns = 0;
+  for (int a = 0; a < 3; a++) {
+    pirf_conv2d_set_algo(algos[a]);
+    size_t n = pirf_conv2d_scratch_floats(&c.L, B, Cin, Cout, k);
+    ns = n > ns ? n : ns;
+  }
+  pirf_conv2d_set_algo(PIRF_CONV3_AUTO);
+  const pirf_conv3_algo chosen = pirf_conv2d_chosen(&c.L);
+  /* room for the bare SGEMM row too: B [9*Cin][N] and C [Cout][N] */
+  const size_t ngemm = (9 * (size_t)Cin + Cout) * nt;
+  ns = ns > ngemm ? ns : ngemm;
+  c.scratch = malloc((ns + 1) * sizeof(float));
   if (!c.x || !c.dx || !c.y || !c.dy || !c.w || !c.dw || !c.bias || !c.db || !c.scratch) {
     conv_case_free(&c);
     PIRF_CHECK(0, "out of memory for the benchmark's %dx%d convolution, %d->%d channels, B %d",
@@ -94,19 +121,24 @@ static int bench_conv(pirf_bench *b, const pirf_decomp *dc, int level, int B, in
   snprintf(shape, sizeof shape, "B%d %d->%d %dx%d%s", B, Cin, Cout, c.L.H, c.L.W, tag);
   static const char *dirs[3] = {"fwd", "bwd-data", "bwd-weights"};
   int (*fns[3])(void *) = {conv_fwd, conv_bwd_data, conv_bwd_weights};
-  /* the two algorithms back to back per direction, so a drift in machine load hits both alike;
+  /* the algorithms back to back per direction, so a drift in machine load hits all alike;
    * "*" marks the one the default (AUTO) uses at this tile size */
-  const int auto_im2col = (long)c.L.xm * c.L.ym <= PIRF_CONV3_IM2COL_MAX_PIXELS;
   for (int d = 0; d < 3 && !err; d++) {
-    for (int a = 0; a < 2 && !err; a++) {
-      if (!baseline && a != auto_im2col) continue; /* only the default's choice */
-      pirf_conv2d_set_algo(a ? PIRF_CONV3_IM2COL : PIRF_CONV3_SHIFTED_GEMM);
-      snprintf(name, sizeof name, "conv%dx%d %s %s%s", k, k, dirs[d], a ? "im2col" : "shifted",
-               a == auto_im2col ? "*" : "");
+    for (int a = 0; a < 3 && !err; a++) {
+      if (!baseline && algos[a] != chosen) continue; /* only the default's choice */
+      pirf_conv2d_set_algo(algos[a]);
+      snprintf(name, sizeof name, "conv%dx%d %s %s%s", k, k, dirs[d], algo_names[a],
+               algos[a] == chosen ? "*" : "");
       err = pirf_bench_row(b, name, shape, flops, fns[d], &c);
     }
   }
   pirf_conv2d_set_algo(PIRF_CONV3_AUTO);
+  /* the bare SGEMM of the same size, on scratch memory (contents do not matter) */
+  gemm_case g = {Cout, c.L.xm * c.L.ym, 9 * Cin, c.w, c.scratch, NULL};
+  g.c = g.b + (size_t)g.K * g.N;
+  if (!err && ns >= (size_t)(g.K + g.M) * g.N && k == 3)
+    err = pirf_bench_row(b, "sgemm M=Cout N=tile K=9Cin", shape,
+                         2.0 * g.M * g.N * (double)g.K * dc->nspace * dc->ndata, gemm_run, &g);
   conv_case_free(&c);
   return err;
 }

@@ -8,7 +8,8 @@
  *     ywide[Cout][q] += w_uv[Cout][Cin] * xp[Cin][q + u*Pw + v]      (q = 0 .. Nw-1)
  * is an ordinary SGEMM whose B operand is xp itself, offset by the tap and with leading dimension
  * P: no column matrix is built. ywide has 2 junk columns per row (j = xm, xm+1) that are dropped
- * when y is extracted; Nw = ym*Pw - 2 makes the largest read q + 2*Pw + 2 the last cell of the plane.
+ * when y is extracted; Nw = ym*Pw - 2 makes the largest read q + 2*Pw + 2 the last cell of the
+ * plane.
  * The cost is (xm+2)/xm extra flops and 9 passes over ywide instead of an im2col write of 9x the
  * input; the gain is largest in backward-data, where im2col would need a col2im scatter:
  *     dxp[Cin][q + u*Pw + v] += w_uv^T[Cin][Cout] * dywide[Cout][q]
@@ -35,49 +36,52 @@ static pirf_conv3_algo conv3_algo = PIRF_CONV3_AUTO;
 void pirf_conv2d_set_algo(pirf_conv3_algo algo) { conv3_algo = algo; }
 pirf_conv3_algo pirf_conv2d_algo(void) { return conv3_algo; }
 
-/* Whether this tile's 3x3 convolution runs as im2col under the current setting. */
-static int use_im2col(const pirf_level *L) {
-  if (conv3_algo == PIRF_CONV3_AUTO) return (long)L->xm * L->ym <= PIRF_CONV3_IM2COL_MAX_PIXELS;
-  return conv3_algo == PIRF_CONV3_IM2COL;
+pirf_conv3_algo pirf_conv2d_chosen(const pirf_level *L) {
+  if (conv3_algo != PIRF_CONV3_AUTO) return conv3_algo;
+  return (long)L->xm * L->ym <= PIRF_CONV3_IM2COL_MAX_PIXELS ? PIRF_CONV3_IM2COL
+                                                             : PIRF_CONV3_SHIFTED_GEMM;
 }
 
-/* The scratch carve-up for k = 3 (all sizes in floats). */
+/* The scratch carve-up for k = 3 (all sizes in floats); which pieces exist depends on the
+ * algorithm. */
 typedef struct {
   float *halo; /* pirf_halo_scratch_floats(L, B*Cin) */
   float *xp;   /* [B][Cin][P]   padded input */
   float *dxp;  /* [B][Cin][P]   padded input gradient (backward) */
-  float *wide; /* [Cout][ym*Pw] ywide or dywide of one sample          (shifted GEMM) */
-  float *wr;   /* [9][Cout][Cin] tap-major weights                      (shifted GEMM) */
-  float *dwr;  /* [9][Cout][Cin] tap-major weight gradient (backward)   (shifted GEMM) */
-  float *col;  /* [Cin*9][ym*xm] column matrix, overlays wide/wr/dwr   (im2col) */
+  float *wide; /* shifted: [Cout][ym*Pw] ywide or dywide of one sample */
+  float *col;  /* im2col: [Cin*9][ym*xm]; rows: [Cin*3][(ym+2)*xm] (one sample) */
+  float *wr;   /* shifted: [9][Cout][Cin]; rows: [3][Cout][Cin*3] repacked weights */
+  float *dwr;  /* the weight gradient in the same layout (backward) */
   size_t total;
 } conv3_scratch;
 
-static conv3_scratch carve3(const pirf_level *L, int B, int Cin, int Cout, float *base) {
-  const size_t Pw = (size_t)L->xm + 2, P = ((size_t)L->ym + 2) * Pw;
-  size_t sizes[6] = {pirf_halo_scratch_floats(L, B * Cin), (size_t)B * Cin * P,
-                     (size_t)B * Cin * P, (size_t)Cout * L->ym * Pw, 9 * (size_t)Cout * Cin,
-                     9 * (size_t)Cout * Cin};
-  float **slot[6];
-  conv3_scratch s;
-  slot[0] = &s.halo, slot[1] = &s.xp, slot[2] = &s.dxp, slot[3] = &s.wide, slot[4] = &s.wr,
-  slot[5] = &s.dwr;
-  size_t o = 0, off[6];
-  for (int i = 0; i < 6; i++) {
+static conv3_scratch carve3(const pirf_level *L, pirf_conv3_algo algo, int B, int Cin, int Cout,
+                            float *base) {
+  const size_t xm = (size_t)L->xm, ym = (size_t)L->ym, Pw = xm + 2, P = (ym + 2) * Pw;
+  const size_t nw = 9 * (size_t)Cout * Cin;
+  conv3_scratch s = {0};
+  float **slot[7] = {&s.halo, &s.xp, &s.dxp, &s.wide, &s.col, &s.wr, &s.dwr};
+  size_t sizes[7] = {
+      pirf_halo_scratch_floats(L, B * Cin), (size_t)B * Cin * P, (size_t)B * Cin * P, 0, 0, 0, 0};
+  if (algo == PIRF_CONV3_SHIFTED_GEMM)
+    sizes[3] = (size_t)Cout * ym * Pw, sizes[5] = sizes[6] = nw;
+  else if (algo == PIRF_CONV3_IM2COL)
+    sizes[4] = 9 * (size_t)Cin * ym * xm;
+  else /* PIRF_CONV3_ROWS */
+    sizes[4] = 3 * (size_t)Cin * (ym + 2) * xm, sizes[5] = sizes[6] = nw;
+  size_t o = 0;
+  for (int i = 0; i < 7; i++) {
+    if (!sizes[i]) continue;
     /* 16-float (64-byte) alignment of every piece, for the SGEMM kernels */
-    off[i] = o;
     *slot[i] = base ? base + o : NULL;
     o += (sizes[i] + 15) / 16 * 16;
   }
-  /* im2col's column matrix overlays the shifted-GEMM buffers after dxp (one algorithm per call) */
-  const size_t ncol = 9 * (size_t)Cin * L->xm * L->ym;
-  s.col = base ? base + off[3] : NULL;
-  s.total = use_im2col(L) && off[3] + ncol > o ? off[3] + ncol : o;
+  s.total = o;
   return s;
 }
 
 size_t pirf_conv2d_scratch_floats(const pirf_level *L, int B, int Cin, int Cout, int k) {
-  return k == 3 ? carve3(L, B, Cin, Cout, NULL).total + 16 : 0;
+  return k == 3 ? carve3(L, pirf_conv2d_chosen(L), B, Cin, Cout, NULL).total + 16 : 0;
 }
 
 static float *align64(float *p) {
@@ -88,7 +92,8 @@ static float *align64(float *p) {
 static void repack_taps(float *wr, const float *w, int Cin, int Cout) {
   for (int o = 0; o < Cout; o++)
     for (int c = 0; c < Cin; c++)
-      for (int t = 0; t < 9; t++) wr[((size_t)t * Cout + o) * Cin + c] = w[((size_t)o * Cin + c) * 9 + t];
+      for (int t = 0; t < 9; t++)
+        wr[((size_t)t * Cout + o) * Cin + c] = w[((size_t)o * Cin + c) * 9 + t];
 }
 
 static int check_args(int B, int Cin, int Cout, int k) {
@@ -121,8 +126,8 @@ static void conv1_backward(const pirf_level *L, float *dx, float *dw, const floa
       cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Cout, Cin, N, 1.0f, dyb, N,
                   x + (size_t)b * Cin * N, N, 1.0f, dw, Cin);
     if (dx) /* dx_b[Cin][N] += w^T[Cin][Cout] dy_b[Cout][N] */
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Cin, N, Cout, 1.0f, w, Cin, dyb, N,
-                  1.0f, dx + (size_t)b * Cin * N, N);
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Cin, N, Cout, 1.0f, w, Cin, dyb, N, 1.0f,
+                  dx + (size_t)b * Cin * N, N);
   }
 }
 
@@ -131,7 +136,7 @@ static void conv1_backward(const pirf_level *L, float *dx, float *dw, const floa
 static int conv3_forward(const pirf_level *L, float *y, const float *x, const float *w,
                          const float *bias, int B, int Cin, int Cout, float *scratch) {
   const int xm = L->xm, ym = L->ym, Pw = xm + 2, P = (ym + 2) * Pw, Nw = ym * Pw - 2;
-  conv3_scratch s = carve3(L, B, Cin, Cout, align64(scratch));
+  conv3_scratch s = carve3(L, PIRF_CONV3_SHIFTED_GEMM, B, Cin, Cout, align64(scratch));
   PIRF_TRY(pirf_halo_pad(L, B * Cin, x, s.xp, s.halo));
   repack_taps(s.wr, w, Cin, Cout);
   for (int b = 0; b < B; b++) {
@@ -158,7 +163,7 @@ static int conv3_backward(const pirf_level *L, float *dx, float *dw, const float
                           float *scratch) {
   if (!dx && !dw) return 0;
   const int xm = L->xm, ym = L->ym, Pw = xm + 2, P = (ym + 2) * Pw, Nw = ym * Pw - 2;
-  conv3_scratch s = carve3(L, B, Cin, Cout, align64(scratch));
+  conv3_scratch s = carve3(L, PIRF_CONV3_SHIFTED_GEMM, B, Cin, Cout, align64(scratch));
   if (dw) {
     PIRF_TRY(pirf_halo_pad(L, B * Cin, x, s.xp, s.halo));
     memset(s.dwr, 0, 9 * (size_t)Cout * Cin * sizeof *s.dwr);
@@ -206,7 +211,8 @@ static void im2col(float *col, const float *xp, int Cin, int ym, int xm) {
     for (int t = 0; t < 9; t++) {
       float *dst = col + ((size_t)c * 9 + t) * ym * xm;
       const float *src = xp + (size_t)c * P + (t / 3) * Pw + t % 3;
-      for (int i = 0; i < ym; i++) memcpy(dst + (size_t)i * xm, src + (size_t)i * Pw, (size_t)xm * sizeof *dst);
+      for (int i = 0; i < ym; i++)
+        memcpy(dst + (size_t)i * xm, src + (size_t)i * Pw, (size_t)xm * sizeof *dst);
     }
 }
 
@@ -224,7 +230,7 @@ static void col2im_add(float *dxp, const float *col, int Cin, int ym, int xm) {
 static int im2col_forward(const pirf_level *L, float *y, const float *x, const float *w,
                           const float *bias, int B, int Cin, int Cout, float *scratch) {
   const int xm = L->xm, ym = L->ym, N = xm * ym, P = (ym + 2) * (xm + 2);
-  conv3_scratch s = carve3(L, B, Cin, Cout, align64(scratch));
+  conv3_scratch s = carve3(L, PIRF_CONV3_IM2COL, B, Cin, Cout, align64(scratch));
   PIRF_TRY(pirf_halo_pad(L, B * Cin, x, s.xp, s.halo));
   for (int b = 0; b < B; b++) {
     im2col(s.col, s.xp + (size_t)b * Cin * P, Cin, ym, xm);
@@ -242,22 +248,120 @@ static int im2col_backward(const pirf_level *L, float *dx, float *dw, const floa
                            float *scratch) {
   if (!dx && !dw) return 0;
   const int xm = L->xm, ym = L->ym, N = xm * ym, P = (ym + 2) * (xm + 2);
-  conv3_scratch s = carve3(L, B, Cin, Cout, align64(scratch));
+  conv3_scratch s = carve3(L, PIRF_CONV3_IM2COL, B, Cin, Cout, align64(scratch));
   if (dw) PIRF_TRY(pirf_halo_pad(L, B * Cin, x, s.xp, s.halo));
   if (dx) memset(s.dxp, 0, (size_t)B * Cin * P * sizeof *s.dxp);
   for (int b = 0; b < B; b++) {
     const float *dyb = dy + (size_t)b * Cout * N;
     if (dw) {
       im2col(s.col, s.xp + (size_t)b * Cin * P, Cin, ym, xm);
-      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Cout, 9 * Cin, N, 1.0f, dyb, N, s.col,
-                  N, 1.0f, dw, 9 * Cin);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Cout, 9 * Cin, N, 1.0f, dyb, N, s.col, N,
+                  1.0f, dw, 9 * Cin);
     }
     if (dx) {
-      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, 9 * Cin, N, Cout, 1.0f, w, 9 * Cin,
-                  dyb, N, 0.0f, s.col, N);
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, 9 * Cin, N, Cout, 1.0f, w, 9 * Cin, dyb,
+                  N, 0.0f, s.col, N);
       col2im_add(s.dxp + (size_t)b * Cin * P, s.col, Cin, ym, xm);
     }
   }
+  if (dx) PIRF_TRY(pirf_halo_unpad_add(L, B * Cin, s.dxp, dx, s.halo));
+  return 0;
+}
+
+/* ---- k = 3, row taps: three SGEMMs with K = 3*Cin ------------------------------------------- */
+
+/* col3[(c*3 + v)][r*xm + j] = xp[c][r][j + v] for all ym+2 padded rows r: the three horizontal taps
+ * side by side (a 3x copy of the input instead of im2col's 9x). Tap row u then reads col3 at the
+ * row offset u*xm, so y_b[Cout][N] += w_u[Cout][Cin*3] col3[:, u*xm : u*xm + N] is one SGEMM with
+ * ldb = (ym+2)*xm, writing straight into y (no junk columns). */
+static void build_col3(float *col3, const float *xp, int Cin, int ym, int xm) {
+  const int Pw = xm + 2, P = (ym + 2) * Pw;
+  for (int c = 0; c < Cin; c++)
+    for (int v = 0; v < 3; v++) {
+      float *dst = col3 + ((size_t)c * 3 + v) * (ym + 2) * xm;
+      const float *src = xp + (size_t)c * P + v;
+      for (int r = 0; r < ym + 2; r++)
+        memcpy(dst + (size_t)r * xm, src + (size_t)r * Pw, (size_t)xm * sizeof *dst);
+    }
+}
+
+static void col3_add(float *dxp, const float *col3, int Cin, int ym, int xm) {
+  const int Pw = xm + 2, P = (ym + 2) * Pw;
+  for (int c = 0; c < Cin; c++)
+    for (int v = 0; v < 3; v++) {
+      const float *src = col3 + ((size_t)c * 3 + v) * (ym + 2) * xm;
+      float *dst = dxp + (size_t)c * P + v;
+      for (int r = 0; r < ym + 2; r++)
+        for (int j = 0; j < xm; j++) dst[(size_t)r * Pw + j] += src[(size_t)r * xm + j];
+    }
+}
+
+/* w[o][c][u][v] -> w3[u][o][c*3 + v] */
+static void repack_rows(float *w3, const float *w, int Cin, int Cout) {
+  for (int o = 0; o < Cout; o++)
+    for (int c = 0; c < Cin; c++)
+      for (int u = 0; u < 3; u++)
+        for (int v = 0; v < 3; v++)
+          w3[((size_t)u * Cout + o) * 3 * Cin + c * 3 + v] =
+              w[((size_t)o * Cin + c) * 9 + u * 3 + v];
+}
+
+static int rows_forward(const pirf_level *L, float *y, const float *x, const float *w,
+                        const float *bias, int B, int Cin, int Cout, float *scratch) {
+  const int xm = L->xm, ym = L->ym, N = xm * ym, P = (ym + 2) * (xm + 2), ldc3 = (ym + 2) * xm;
+  conv3_scratch s = carve3(L, PIRF_CONV3_ROWS, B, Cin, Cout, align64(scratch));
+  PIRF_TRY(pirf_halo_pad(L, B * Cin, x, s.xp, s.halo));
+  repack_rows(s.wr, w, Cin, Cout);
+  for (int b = 0; b < B; b++) {
+    build_col3(s.col, s.xp + (size_t)b * Cin * P, Cin, ym, xm);
+    float *yb = y + (size_t)b * Cout * N;
+    for (int o = 0; o < Cout; o++)
+      for (int q = 0; q < N; q++) yb[(size_t)o * N + q] = bias ? bias[o] : 0.0f;
+    for (int u = 0; u < 3; u++)
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Cout, N, 3 * Cin, 1.0f,
+                  s.wr + (size_t)u * Cout * 3 * Cin, 3 * Cin, s.col + (size_t)u * xm, ldc3, 1.0f,
+                  yb, N);
+  }
+  return 0;
+}
+
+static int rows_backward(const pirf_level *L, float *dx, float *dw, const float *dy, const float *x,
+                         const float *w, int B, int Cin, int Cout, float *scratch) {
+  if (!dx && !dw) return 0;
+  const int xm = L->xm, ym = L->ym, N = xm * ym, P = (ym + 2) * (xm + 2), ldc3 = (ym + 2) * xm;
+  conv3_scratch s = carve3(L, PIRF_CONV3_ROWS, B, Cin, Cout, align64(scratch));
+  const size_t nw3 = (size_t)Cout * 3 * Cin;
+  if (dw) {
+    PIRF_TRY(pirf_halo_pad(L, B * Cin, x, s.xp, s.halo));
+    memset(s.dwr, 0, 3 * nw3 * sizeof *s.dwr);
+  }
+  if (dx) {
+    repack_rows(s.wr, w, Cin, Cout);
+    memset(s.dxp, 0, (size_t)B * Cin * P * sizeof *s.dxp);
+  }
+  for (int b = 0; b < B; b++) {
+    const float *dyb = dy + (size_t)b * Cout * N;
+    if (dw) { /* dw_u[Cout][Cin*3] += dy_b[Cout][N] col3[:, u*xm : u*xm + N]^T */
+      build_col3(s.col, s.xp + (size_t)b * Cin * P, Cin, ym, xm);
+      for (int u = 0; u < 3; u++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Cout, 3 * Cin, N, 1.0f, dyb, N,
+                    s.col + (size_t)u * xm, ldc3, 1.0f, s.dwr + u * nw3, 3 * Cin);
+    }
+    if (dx) { /* dcol3[:, u*xm : u*xm + N] += w_u^T dy_b, then the 3-tap scatter into dxp */
+      memset(s.col, 0, (size_t)3 * Cin * ldc3 * sizeof *s.col);
+      for (int u = 0; u < 3; u++)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, 3 * Cin, N, Cout, 1.0f, s.wr + u * nw3,
+                    3 * Cin, dyb, N, 1.0f, s.col + (size_t)u * xm, ldc3);
+      col3_add(s.dxp + (size_t)b * Cin * P, s.col, Cin, ym, xm);
+    }
+  }
+  if (dw)
+    for (int o = 0; o < Cout; o++)
+      for (int c = 0; c < Cin; c++)
+        for (int u = 0; u < 3; u++)
+          for (int v = 0; v < 3; v++)
+            dw[((size_t)o * Cin + c) * 9 + u * 3 + v] +=
+                s.dwr[u * nw3 + (size_t)o * 3 * Cin + c * 3 + v];
   if (dx) PIRF_TRY(pirf_halo_unpad_add(L, B * Cin, s.dxp, dx, s.halo));
   return 0;
 }
@@ -272,8 +376,11 @@ int pirf_conv2d_forward(const pirf_level *L, float *y, const float *x, const flo
     return 0;
   }
   PIRF_CHECK(scratch, "conv2d 3x3 needs scratch memory (pirf_conv2d_scratch_floats)");
-  if (use_im2col(L)) return im2col_forward(L, y, x, w, bias, B, Cin, Cout, scratch);
-  return conv3_forward(L, y, x, w, bias, B, Cin, Cout, scratch);
+  switch (pirf_conv2d_chosen(L)) {
+  case PIRF_CONV3_IM2COL: return im2col_forward(L, y, x, w, bias, B, Cin, Cout, scratch);
+  case PIRF_CONV3_ROWS: return rows_forward(L, y, x, w, bias, B, Cin, Cout, scratch);
+  default: return conv3_forward(L, y, x, w, bias, B, Cin, Cout, scratch);
+  }
 }
 
 int pirf_conv2d_backward(const pirf_level *L, float *dx, float *dw, float *db, const float *dy,
@@ -294,7 +401,9 @@ int pirf_conv2d_backward(const pirf_level *L, float *dx, float *dw, float *db, c
     return 0;
   }
   PIRF_CHECK(scratch, "conv2d 3x3 needs scratch memory (pirf_conv2d_scratch_floats)");
-  if (use_im2col(L))
-    return im2col_backward(L, dx, dw, dy, x, w, B, Cin, Cout, scratch);
-  return conv3_backward(L, dx, dw, dy, x, w, B, Cin, Cout, scratch);
+  switch (pirf_conv2d_chosen(L)) {
+  case PIRF_CONV3_IM2COL: return im2col_backward(L, dx, dw, dy, x, w, B, Cin, Cout, scratch);
+  case PIRF_CONV3_ROWS: return rows_backward(L, dx, dw, dy, x, w, B, Cin, Cout, scratch);
+  default: return conv3_backward(L, dx, dw, dy, x, w, B, Cin, Cout, scratch);
+  }
 }

@@ -8,14 +8,14 @@
 
 #include <math.h>
 #include <mpi.h>
-#include <stdio.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 /* A uniform value in [-1, 1) from four integers (splitmix64 finalizer of their mix). */
 static inline float nn_rand(uint64_t seed, uint64_t a, uint64_t b, uint64_t c) {
-  uint64_t z = seed * 0x9E3779B97F4A7C15ull + a * 0xBF58476D1CE4E5B9ull + b * 0x94D049BB133111EBull +
-               c * 0xD6E8FEB86659FD93ull + 0x632BE59BD9B4E019ull;
+  uint64_t z = seed * 0x9E3779B97F4A7C15ull + a * 0xBF58476D1CE4E5B9ull +
+               b * 0x94D049BB133111EBull + c * 0xD6E8FEB86659FD93ull + 0x632BE59BD9B4E019ull;
   z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
   z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
   z ^= z >> 31;

@@ -9,8 +9,8 @@
  *      each single entry, so the difference is exact up to float rounding and one wrong term
  *      fails. The gradient buffers start non-zero to check that backward accumulates.
  *
- * Shapes: B = 2, Cin = 3, Cout = 4 on a 6 x 8 field (rows x columns). argv[2] = "im2col" selects
- * the im2col baseline for conv3 (PIRF_CONV3_IM2COL). */
+ * Shapes: B = 2, Cin = 3, Cout = 4 on a 6 x 8 field (rows x columns). argv[2] = shifted (default),
+ * im2col or rows selects the 3x3 algorithm (pirf_conv2d_set_algo). */
 #include "nn_harness.h"
 #include "pirf/conv2d.h"
 #include "pirf/resample.h"
@@ -115,11 +115,14 @@ static void check_fd(layer *ly, const char *name, const char *what, float *v, si
     double fd = (lp - lm) / (2.0 * (double)eps), d = fabs(fd - an[k]);
     worst = fmax(worst, d);
     if (!(d <= 1e-4 * amax + 1e-4 * fabs(fd))) { /* NaN fails too */
-      if (bad++ < 5) fprintf(stderr, "%s %s[%zu]: analytic %.8g, finite difference %.8g\n", name, what, k, an[k], fd);
+      if (bad++ < 5)
+        fprintf(stderr, "%s %s[%zu]: analytic %.8g, finite difference %.8g\n", name, what, k, an[k],
+                fd);
     }
   }
   printf("%s: %s worst |fd - analytic| = %.3g (max |grad| %.3g)\n", name, what, worst, amax);
-  TEST_CHECK(bad == 0, "%s_grad_matches_finite_difference: %d wrong entries of %s", name, bad, what);
+  TEST_CHECK(bad == 0, "%s_grad_matches_finite_difference: %d wrong entries of %s", name, bad,
+             what);
 }
 
 int main(int argc, char **argv) {
@@ -130,10 +133,15 @@ int main(int argc, char **argv) {
   }
   const char *name = argv[1];
   /* the tiles here are small (AUTO would pick im2col): test each algorithm explicitly */
-  pirf_conv2d_set_algo(argc > 2 && !strcmp(argv[2], "im2col") ? PIRF_CONV3_IM2COL
-                                                               : PIRF_CONV3_SHIFTED_GEMM);
+  const char *algo = argc > 2 ? argv[2] : "shifted";
+  pirf_conv2d_set_algo(!strcmp(algo, "im2col") ? PIRF_CONV3_IM2COL
+                       : !strcmp(algo, "rows") ? PIRF_CONV3_ROWS
+                                               : PIRF_CONV3_SHIFTED_GEMM);
   layer ly = {0};
-  ly.op = !strcmp(name, "conv3") ? OP_CONV3 : !strcmp(name, "conv1") ? OP_CONV1 : !strcmp(name, "down2") ? OP_DOWN2 : OP_UP2;
+  ly.op = !strcmp(name, "conv3")   ? OP_CONV3
+          : !strcmp(name, "conv1") ? OP_CONV1
+          : !strcmp(name, "down2") ? OP_DOWN2
+                                   : OP_UP2;
   ly.k = ly.op == OP_CONV3 ? 3 : 1;
   pirf_decomp dc;
   if (pirf_decomp_create(MPI_COMM_SELF, H, W, 1, 1, 2, &dc)) MPI_Abort(MPI_COMM_WORLD, 1);
@@ -182,8 +190,10 @@ int main(int argc, char **argv) {
     float *dx2 = nn_alloc(ly.nx);
     backward(&ly, dx2, NULL, NULL, g, x, w);
     bad = 0;
-    for (size_t k = 0; k < ly.nx; k++) bad += !(fabsf(dx2[k] - dx[k]) <= 1e-5f * (1 + fabsf(dx[k])));
-    TEST_CHECK(bad == 0, "%s backward with dw = db = NULL gives the same dx (%d differ)", name, bad);
+    for (size_t k = 0; k < ly.nx; k++)
+      bad += !(fabsf(dx2[k] - dx[k]) <= 1e-5f * (1 + fabsf(dx[k])));
+    TEST_CHECK(bad == 0, "%s backward with dw = db = NULL gives the same dx (%d differ)", name,
+               bad);
     free(dx2);
   }
   free(x), free(w), free(b), free(y), free(g), free(dx), free(dw), free(db), free(dx0), free(dw0),

@@ -32,14 +32,16 @@ int main(int argc, char **argv) {
       for (int i = -1; i <= L.ym; i++)
         for (int j = -1; j <= L.xm; j++) {
           int gi = L.ys + i, gj = L.xs + j;
-          float want = (gi < 0 || gj < 0 || gi >= L.H || gj >= L.W) ? 0.0f
-                                                                   : nn_rand(1, (uint64_t)c, (uint64_t)gi, (uint64_t)gj);
+          float want = (gi < 0 || gj < 0 || gi >= L.H || gj >= L.W)
+                           ? 0.0f
+                           : nn_rand(1, (uint64_t)c, (uint64_t)gi, (uint64_t)gj);
           float got = xp[((size_t)c * (L.ym + 2) + i + 1) * (L.xm + 2) + j + 1];
           if (got != want && bad++ < 5)
             fprintf(stderr, "level %d plane %d padded (%d,%d): got %g want %g\n", level, c, i, j,
                     got, want);
         }
-    TEST_CHECK(bad == 0, "halo_pad_matches_zero_padded_field (level %d): %d wrong cells", level, bad);
+    TEST_CHECK(bad == 0, "halo_pad_matches_zero_padded_field (level %d): %d wrong cells", level,
+               bad);
 
     /* p: a random padded field, different per rank (a frame cell is a different variable on each
      * rank that holds it) */

@@ -110,7 +110,8 @@ static void check_resample(const pirf_decomp *dt, const pirf_decomp *dw_) {
   compare_tile("down2 y", &Ct, n, yT, yW);
   compare_tile("down2 dx", &Ft, n, dxT, dxW);
   /* up2: coarse x (reuse g as input), fine cotangent (reuse x) */
-  float *uW = nn_alloc_dirty(fw), *uT = nn_alloc_dirty(ft), *duW = nn_alloc(cw), *duT = nn_alloc(ct);
+  float *uW = nn_alloc_dirty(fw), *uT = nn_alloc_dirty(ft), *duW = nn_alloc(cw),
+        *duT = nn_alloc(ct);
   pirf_up2_forward(&Fw, uW, gW, n), pirf_up2_backward(&Fw, duW, xW, n);
   pirf_up2_forward(&Ft, uT, gT, n), pirf_up2_backward(&Ft, duT, xT, n);
   compare_tile("up2 y", &Ft, n, uT, uW);
@@ -129,9 +130,10 @@ int main(int argc, char **argv) {
   if (pirf_decomp_create(MPI_COMM_WORLD, H, W, px, py, 2, &tiled) ||
       pirf_decomp_create(MPI_COMM_WORLD, H, W, 1, 1, 2, &whole))
     MPI_Abort(MPI_COMM_WORLD, 1);
-  /* every algorithm: the shifted-GEMM kernel, the im2col baseline, and AUTO */
-  const pirf_conv3_algo algos[3] = {PIRF_CONV3_SHIFTED_GEMM, PIRF_CONV3_IM2COL, PIRF_CONV3_AUTO};
-  for (int a = 0; a < 3; a++) {
+  /* every 3x3 algorithm, and AUTO */
+  const pirf_conv3_algo algos[4] = {PIRF_CONV3_SHIFTED_GEMM, PIRF_CONV3_IM2COL, PIRF_CONV3_ROWS,
+                                    PIRF_CONV3_AUTO};
+  for (int a = 0; a < 4; a++) {
     pirf_conv2d_set_algo(algos[a]);
     check_conv(&tiled, &whole, 0, 3);
     check_conv(&tiled, &whole, 1, 3);
