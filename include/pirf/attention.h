@@ -23,7 +23,9 @@
  * (k and v are re-gathered in the backward in either case, so nothing else is saved).
  *
  * scratch: caller-provided, pirf_attention_scratch_bytes(B, C, L) bytes (no allocation inside);
- * the same scratch serves forward and backward. */
+ * the same scratch serves forward and backward and holds nothing between calls. About
+ * 4*B*C*H*W floats (the gathered k, v twice: once as received, once in token order).
+ * a must not alias qkv; dqkv must not alias da. */
 #ifndef PIRF_ATTENTION_H
 #define PIRF_ATTENTION_H
 

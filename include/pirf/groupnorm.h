@@ -24,14 +24,19 @@
  * gradients are per-rank partial sums (the caller reduces them over tiles and data groups with
  * the other parameter gradients). dgamma/dbeta may be NULL to skip them.
  *
- * work: caller-provided scratch of pirf_groupnorm_work_size(B, G) doubles (no allocation inside).
- * y may alias x in the forward only if the caller does not need x for the backward (it does). */
+ * work: caller-provided scratch of pirf_groupnorm_work_size(B, G) doubles (no allocation inside;
+ * nothing in it survives a call). The backward reads the forward's INPUT x, so y must not overwrite
+ * x when a backward follows; dx must not alias dy. */
 #ifndef PIRF_GROUPNORM_H
 #define PIRF_GROUPNORM_H
 
 #include "pirf/level.h"
 
 #include <stddef.h>
+
+/* EDM's group count for C channels: min(32, C/4) (GroupNorm's num_groups=32,
+ * min_channels_per_group=4). */
+static inline int pirf_groupnorm_edm_groups(int C) { return C / 4 < 32 ? C / 4 : 32; }
 
 /* Doubles of scratch that forward and backward need (2*B*G). */
 size_t pirf_groupnorm_work_size(int B, int G);

@@ -5,6 +5,7 @@
  *      q/k/v channels (o = 3c + j), including logits large enough to overflow a naive exp.
  *  attention_grad_matches_finite_difference: dqkv (q, k and v parts) against central differences
  *      of <a, g> on the whole field.
+ *  attention_backward_accumulates: a second backward adds the same dqkv again.
  *  attention_matches_single_rank_at_any_layout: on every tile layout (incl. 2 data groups x 2
  *      tiles), a and dqkv equal the whole-field result on the tile to 1e-5 relative, at levels 0
  *      and 1, with saved weights and with weights recomputed in the backward. */
@@ -104,7 +105,16 @@ static void check_direct_and_fd(void) {
   if (w.dc.world_rank == 0)
     test_grad_fd("attention_grad_matches_finite_difference dqkv", c.qkv, n, dqkv, at_loss, &c,
                  1e-2, 1e-3, 5e-4);
+  /* a second backward on top of the first doubles every part (q rows go through the GEMM's beta,
+   * k and v through the scattered sums) */
+  float *dqkv2 = test_alloc(n * 4);
+  memcpy(dqkv2, dqkv, n * 4);
+  TEST_CHECK(!pirf_attention_backward(dqkv2, c.g, c.qkv, c.att, c.B, C, c.L, c.scratch),
+             "attention returned an error");
+  for (size_t i = 0; i < n; i++) dqkv[i] *= 2.0f;
+  test_check_vec("attention_backward_accumulates", dqkv2, dqkv, n, 1e-6);
   free(dqkv);
+  free(dqkv2);
   at_free(&c);
   test_layout_destroy(&w);
 }

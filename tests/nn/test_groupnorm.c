@@ -6,6 +6,7 @@
  *      are accumulated in double; a float32 sum of squares would fail).
  *  groupnorm_grad_matches_finite_difference: dx, dgamma, dbeta against central differences of
  *      <y, g> with random x (non-zero mean), gamma, beta and cotangent g, on the whole field.
+ *  groupnorm_backward_accumulates: a second backward adds the same gradients again.
  *  groupnorm_matches_single_rank_at_any_layout: on every tile layout the job allows (incl. 2 data
  *      groups x 2 tiles), y and dx equal the whole-field result on the tile and dgamma, dbeta
  *      summed over the tiles equal the whole-field ones, to 1e-5 relative, at levels 0 and 1. */
@@ -120,7 +121,22 @@ static void check_direct_and_fd(void) {
                1e-2, 1e-3, 5e-4);
   test_grad_fd("groupnorm_grad_matches_finite_difference dbeta", c.beta, C, dbeta, gn_loss, &c,
                1e-2, 1e-3, 5e-4);
-  free(dx); free(dgamma); free(dbeta);
+  /* a second backward on top of the first doubles dx, dgamma and dbeta */
+  float *dx2 = test_alloc(n * 4), dg2[C], db2[C];
+  memcpy(dx2, dx, n * 4);
+  memcpy(dg2, dgamma, sizeof dg2);
+  memcpy(db2, dbeta, sizeof db2);
+  TEST_CHECK(!pirf_groupnorm_backward(dx2, dg2, db2, c.g, c.x, c.gamma, c.mean, c.rstd, c.B, C, G,
+                                      c.L, c.work), "groupnorm returned an error");
+  for (size_t i = 0; i < n; i++) dx[i] *= 2.0f;
+  for (int i = 0; i < C; i++) {
+    dgamma[i] *= 2.0f;
+    dbeta[i] *= 2.0f;
+  }
+  test_check_vec("groupnorm_backward_accumulates dx", dx2, dx, n, 1e-6);
+  test_check_vec("groupnorm_backward_accumulates dgamma", dg2, dgamma, C, 1e-6);
+  test_check_vec("groupnorm_backward_accumulates dbeta", db2, dbeta, C, 1e-6);
+  free(dx); free(dx2); free(dgamma); free(dbeta);
   gn_free(&c);
   test_layout_destroy(&w);
 }
