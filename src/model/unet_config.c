@@ -1,5 +1,6 @@
 /* The SongUNet configuration from the deck's `model` section (see pirf/unet.h). */
 #include "pirf/check.h"
+#include "pirf/groupnorm.h"
 #include "pirf/unet.h"
 
 int pirf_unet_config_check(const pirf_unet_config *uc) {
@@ -20,7 +21,7 @@ int pirf_unet_config_check(const pirf_unet_config *uc) {
    * is model_channels * mult, or such a count plus a skip's, or model_channels itself. */
   for (int l = 0; l < uc->levels; l++) {
     int c = uc->model_channels * uc->channel_mult[l];
-    int g = c / 4 < 32 ? c / 4 : 32;
+    int g = pirf_groupnorm_edm_groups(c);
     PIRF_USER_CHECK(c >= 4 && c % g == 0,
                     "model.channels * channel_mult[%d] = %d channels do not split into GroupNorm's "
                     "min(32, C/4) = %d groups; use a multiple of 4 below 128 or of 32 above",

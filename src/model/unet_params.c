@@ -1,6 +1,7 @@
 /* The SongUNet module list and parameter table, in EDM's constructor order (see pirf/unet.h), and
  * EDM's weight initialization. */
 #include "pirf/check.h"
+#include "pirf/groupnorm.h"
 #include "pirf/rng.h"
 #include "pirf/unet.h"
 
@@ -60,7 +61,8 @@ static int add_layer(pirf_param_table *t, const char *module, const char *part, 
   return (w < 0 || b < 0) ? -1 : w;
 }
 
-static int gn_groups(int c) { return c / 4 < 32 ? c / 4 : 32; }
+/* EDM GroupNorm: min(32, C/4) groups (the layer's own helper, so model and layer agree). */
+static int gn_groups(int c) { return pirf_groupnorm_edm_groups(c); }
 
 static int in_attn(const pirf_unet_config *uc, int res) {
   for (int i = 0; i < uc->nattn; i++)
