@@ -5,7 +5,8 @@
  * relative. At 4 ranks this covers 2x2 tiles and 2 data groups x 2 tiles. A global batch of 4
  * samples (per-sample sigma) is split over the data groups; each layout runs once with dropout off
  * and once with dropout on (masks keyed by the global sample, so the reference sees the same).
- * Also: a forward without tape gives the same D as a taped one. */
+ * Also: a forward without tape gives the same D as a taped one, and work and tape hold one sample
+ * more than each layout uses (a smaller batch is a prefix of every arena tensor). */
 #include "pirf/check.h"
 #include "pirf/precond.h"
 #include "pirf/unet_eval.h"
@@ -31,8 +32,9 @@ static int evaluate(const pirf_unet *net, const pirf_decomp *dc, const float *pa
   const size_t nx = (size_t)count * 2 * L0.xm * L0.ym, P = net->table.total;
   pirf_unet_work *w;
   pirf_unet_tape *t;
-  PIRF_TRY(pirf_unet_work_create(net, dc, (int)count, 1, &w));
-  PIRF_TRY(pirf_unet_tape_create(net, dc, (int)count, &t));
+  /* capacity one more than used: a batch smaller than the arenas is a prefix of every tensor */
+  PIRF_TRY(pirf_unet_work_create(net, dc, (int)count + 1, 1, &w));
+  PIRF_TRY(pirf_unet_tape_create(net, dc, (int)count + 1, &t));
   float *x = model_alloc(nx), *r = model_alloc(nx), *D2 = model_alloc(nx);
   model_fill_tile(&L0, (int)count, first, 2, 1, x);
   model_fill_tile(&L0, (int)count, first, 2, 2, r);
