@@ -269,6 +269,7 @@ int pirf_attr_read_str(hid_t loc, const char *name, char **value) {
   if (ok && H5Tis_variable_str(ftype) > 0) {
     hid_t mtype = H5Tcopy(H5T_C_S1);
     H5Tset_size(mtype, H5T_VARIABLE);
+    H5Tset_cset(mtype, H5Tget_cset(ftype)); /* HDF5 has no ASCII <-> UTF-8 conversion path */
     char *s = NULL;
     if (H5Aread(attr, mtype, &s) >= 0 && s) {
       *value = strdup(s);
@@ -280,6 +281,7 @@ int pirf_attr_read_str(hid_t loc, const char *name, char **value) {
     *value = calloc(n + 1, 1);
     hid_t mtype = H5Tcopy(H5T_C_S1);
     H5Tset_size(mtype, n);
+    H5Tset_cset(mtype, H5Tget_cset(ftype));
     if (*value && H5Aread(attr, mtype, *value) < 0) {
       free(*value);
       *value = NULL;
