@@ -5,3 +5,5 @@ pirf_add_test(NAME sharded_adam_matches_unsharded_update SOURCE tests/optim/test
 pirf_add_test(NAME adam_guard_replaces_nonfinite_gradients SOURCE tests/optim/test_adam_guard.c
               NP 1 2 4)
 pirf_add_test(NAME lr_ramp_and_ema_match_hand_computed_values SOURCE tests/optim/test_lr_ema.c NP 1)
+pirf_add_test(NAME checkpoint_roundtrip_is_exact SOURCE tests/optim/test_checkpoint_roundtrip.c
+              NP 1 2 4)
