@@ -7,3 +7,7 @@ pirf_add_test(NAME adam_guard_replaces_nonfinite_gradients SOURCE tests/optim/te
 pirf_add_test(NAME lr_ramp_and_ema_match_hand_computed_values SOURCE tests/optim/test_lr_ema.c NP 1)
 pirf_add_test(NAME checkpoint_roundtrip_is_exact SOURCE tests/optim/test_checkpoint_roundtrip.c
               NP 1 2 4)
+pirf_add_test(NAME checkpoint_loads_on_a_different_layout SOURCE tests/optim/test_checkpoint_layout.c
+              NP 2 4)
+pirf_add_test(NAME checkpoint_mismatch_is_a_user_error SOURCE tests/optim/test_checkpoint_mismatch.c
+              NP 1 2)
