@@ -2,6 +2,7 @@
 #include "pirf/deck.h"
 
 #include "pirf/check.h"
+#include "pirf/optim.h"
 #include "pirf/physics.h"
 
 #include <errno.h>
@@ -39,6 +40,7 @@ const pirf_cfg_spec *const *pirf_deck_tables(void) {
       if (pirf_pde_registry[i]->schema) tables[n++] = pirf_pde_registry[i]->schema;
     tables[n++] = pirf_app_schema;
     tables[n++] = pirf_model_schema;
+    tables[n++] = pirf_optim_schema;
     tables[n] = NULL;
   }
   return tables;
