@@ -11,3 +11,5 @@ pirf_add_test(NAME checkpoint_loads_on_a_different_layout SOURCE tests/optim/tes
               NP 2 4)
 pirf_add_test(NAME checkpoint_mismatch_is_a_user_error SOURCE tests/optim/test_checkpoint_mismatch.c
               NP 1 2)
+pirf_add_test(NAME checkpoint_resume_continues_training_exactly
+              SOURCE tests/optim/test_checkpoint_resume.c NP 2 4)
