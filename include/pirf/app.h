@@ -1,8 +1,14 @@
-/* The subcommands of the pirf executable. Each takes the deck path and the remaining arguments
- * (overrides key=value and PETSc options) and returns 0 or an error code. */
+/* The subcommands of the pirf executable. Each pirf_cmd_* takes the deck path and the remaining
+ * arguments (overrides key=value and PETSc options) and returns 0 or an error code; each
+ * pirf_stage_* runs one pipeline stage on an already loaded deck (pirf run chains them). */
 #ifndef PIRF_APP_H
 #define PIRF_APP_H
 
+#include "pirf/config.h"
+
 int pirf_cmd_generate(const char *deck, int nargs, char **args);
+int pirf_cmd_run(const char *deck, int nargs, char **args);
+
+int pirf_stage_generate(pirf_config *cfg);
 
 #endif

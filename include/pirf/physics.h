@@ -37,6 +37,10 @@ typedef struct {
   int (*residual)(pirf_physics *ph, const float *x, float *R);
   /* xbar += (dR/dx)^T Rbar for one sample (x normalized; xbar accumulates). */
   int (*residual_adjoint)(pirf_physics *ph, const float *x, const float *Rbar, float *xbar);
+  /* A coefficient channel that takes two values only (Darcy's a in {3, 12}), for the fidelity
+   * measure; levels_channel < 0 (or both levels 0) when there is none. */
+  int levels_channel;
+  double levels[2];
 } pirf_pde;
 
 struct pirf_physics {

@@ -41,7 +41,7 @@ static int write_attributes(pirf_dataset *ds, const pirf_physics *ph, const pirf
   return 0;
 }
 
-static int generate(pirf_config *cfg) {
+int pirf_stage_generate(pirf_config *cfg) {
   pirf_decomp dc;
   PIRF_TRY(pirf_deck_decomp(cfg, MPI_COMM_WORLD, &dc));
   pirf_physics *ph = NULL;
@@ -110,7 +110,7 @@ int pirf_cmd_generate(const char *deck, int nargs, char **args) {
   int err = pirf_deck_load(deck, nargs, args, &cfg);
   if (!err) {
     pirf_log_set_level((int)pirf_cfg_int(cfg, "output.verbosity"));
-    err = generate(cfg);
+    err = pirf_stage_generate(cfg);
   }
   pirf_config_destroy(&cfg);
   return err;

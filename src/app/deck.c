@@ -26,6 +26,8 @@ const pirf_cfg_spec pirf_app_schema[] = {
      "samples a data group generates and writes per collective round"},
     {"output.dir", PIRF_CFG_STRING, "runs/default", 0, 0, 0, 0, NULL,
      "directory of checkpoints, samples, logs and the evaluation of this run"},
+    {"run.force", PIRF_CFG_BOOL, "false", 0, 0, 0, 0, NULL,
+     "pirf run: redo stages whose outputs already exist"},
     {"output.verbosity", PIRF_CFG_INT, "1", 0, 2, 0, 0, NULL,
      "0 errors only, 1 progress lines, 2 debug"},
     {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL}};

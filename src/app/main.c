@@ -1,5 +1,6 @@
 /* pirf: physics-informed reward fine-tuning of diffusion models (PIRF, Yuan et al. 2025).
  *
+ *   pirf run DECK [key=value ...]        the whole pipeline, skipping finished stages
  *   pirf generate DECK [key=value ...] [-petsc_option ...]
  *   pirf keys                 the deck schema as a Markdown table
  *   pirf version
@@ -23,6 +24,7 @@ typedef struct {
 } command;
 
 static const command commands[] = {
+    {"run", pirf_cmd_run, "the whole pipeline, skipping stages whose outputs exist"},
     {"generate", pirf_cmd_generate, "solve the deck's PDE and write the data set (data.path)"},
 };
 static const int ncommands = (int)(sizeof commands / sizeof commands[0]);

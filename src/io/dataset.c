@@ -269,7 +269,7 @@ int pirf_attr_read_str(hid_t loc, const char *name, char **value) {
   if (ok && H5Tis_variable_str(ftype) > 0) {
     hid_t mtype = H5Tcopy(H5T_C_S1);
     H5Tset_size(mtype, H5T_VARIABLE);
-    H5Tset_cset(mtype, H5Tget_cset(ftype)); /* HDF5 has no ASCII <-> UTF-8 conversion path */
+    H5Tset_cset(mtype, H5Tget_cset(ftype)); /* HDF5 does not convert between ASCII and UTF-8 */
     char *s = NULL;
     if (H5Aread(attr, mtype, &s) >= 0 && s) {
       *value = strdup(s);

@@ -39,8 +39,12 @@ int pirf_physics_create(const pirf_config *cfg, const pirf_decomp *dc, pirf_phys
   ph->cfg = cfg;
   ph->seed = (uint32_t)pirf_cfg_int(cfg, "data.seed");
   for (int c = 0; c < PIRF_MAX_CHANNELS; c++) ph->norm_scale[c] = 1.0;
+  int err = pde->setup(ph);
+  if (err) { /* the PDE's destroy releases whatever its setup made before failing */
+    pirf_physics_destroy(&ph);
+    PIRF_TRY(err);
+  }
   *out = ph;
-  PIRF_TRY(pde->setup(ph));
   return 0;
 }
 

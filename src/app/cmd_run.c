@@ -1,0 +1,61 @@
+/* `pirf run DECK [key=value ...]`: the whole pipeline in order, skipping every stage whose output
+ * already exists (delete the output, or pass run.force=true, to redo a stage). A job that hit its
+ * wall-time limit is therefore resubmitted unchanged and continues where it stopped.
+ *
+ * Stages so far: generate (data set). Later stages (pretrain, finetune, evaluate) are appended to
+ * the table as they land. */
+#include "pirf/app.h"
+#include "pirf/check.h"
+#include "pirf/deck.h"
+#include "pirf/log.h"
+
+#include <stdio.h>
+#include <unistd.h>
+
+typedef struct {
+  const char *name;
+  int (*run)(pirf_config *cfg);
+  /* The stage's output file, which marks it done. */
+  const char *(*output)(const pirf_config *cfg, char *buf, size_t len);
+} stage;
+
+static const stage stages[] = {
+    {"generate", pirf_stage_generate, pirf_deck_data_path},
+};
+
+int pirf_cmd_run(const char *deck, int nargs, char **args) {
+  pirf_config *cfg = NULL;
+  PIRF_TRY(pirf_deck_load(deck, nargs, args, &cfg));
+  pirf_log_set_level((int)pirf_cfg_int(cfg, "output.verbosity"));
+  int force = pirf_cfg_bool(cfg, "run.force");
+  const int n = (int)(sizeof stages / sizeof stages[0]);
+  double times[sizeof stages / sizeof stages[0]];
+  int err = 0;
+  for (int s = 0; s < n && !err; s++) {
+    char out[4096];
+    stages[s].output(cfg, out, sizeof out);
+    /* every rank decides the same: rank 0 looks, then tells the others */
+    int exists = access(out, F_OK) == 0;
+    MPI_Bcast(&exists, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    times[s] = -1;
+    if (exists && !force) {
+      pirf_log("[run] stage %d/%d %s: output %s exists, skipped\n", s + 1, n, stages[s].name, out);
+      continue;
+    }
+    pirf_log("[run] stage %d/%d %s -> %s\n", s + 1, n, stages[s].name, out);
+    double t0 = pirf_wtime();
+    err = stages[s].run(cfg);
+    times[s] = pirf_wtime() - t0;
+  }
+  if (!err) {
+    pirf_log("[run] stage times:");
+    for (int s = 0; s < n; s++)
+      if (times[s] >= 0)
+        pirf_log(" %s %.1f s", stages[s].name, times[s]);
+      else
+        pirf_log(" %s skipped", stages[s].name);
+    pirf_log("\n");
+  }
+  pirf_config_destroy(&cfg);
+  return err;
+}

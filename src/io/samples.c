@@ -1,0 +1,57 @@
+/* Sample files (see pirf/samples.h). */
+#include "pirf/samples.h"
+
+#include "pirf/check.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int pirf_samples_create(pirf_samples_file *sf, MPI_Comm comm, const char *path, long N, int C,
+                        int Cr, int H, int W) {
+  memset(sf, 0, sizeof *sf);
+  sf->Cr = Cr;
+  PIRF_ALLOC(sf->mse, N, "per-sample residual statistics");
+  PIRF_ALLOC(sf->mae, N, "per-sample residual statistics");
+  PIRF_TRY(pirf_dataset_create(&sf->ds, comm, path, N, C, H, W));
+  PIRF_TRY(pirf_h5_create_fields(sf->ds.file, "physical", N, C, H, W, &sf->physical));
+  PIRF_TRY(pirf_h5_create_fields(sf->ds.file, "residual", N, Cr, H, W, &sf->residual));
+  return 0;
+}
+
+int pirf_samples_write(pirf_samples_file *sf, const pirf_tile_block *b, const float *x,
+                       const float *phys, const float *R, const double *mse, const double *mae) {
+  PIRF_TRY(pirf_dataset_write(&sf->ds, b, x));
+  PIRF_TRY(pirf_h5_write_block(sf->physical, sf->ds.C, b, phys));
+  PIRF_TRY(pirf_h5_write_block(sf->residual, sf->Cr, b, R));
+  if (mse && mae)
+    for (long n = 0; n < b->count; n++) {
+      sf->mse[b->first + n] = mse[n];
+      sf->mae[b->first + n] = mae[n];
+    }
+  return 0;
+}
+
+int pirf_samples_commit(pirf_samples_file *sf) {
+  long N = sf->ds.N;
+  PIRF_MPI(MPI_Allreduce(MPI_IN_PLACE, sf->mse, (int)N, MPI_DOUBLE, MPI_SUM, sf->ds.comm));
+  PIRF_MPI(MPI_Allreduce(MPI_IN_PLACE, sf->mae, (int)N, MPI_DOUBLE, MPI_SUM, sf->ds.comm));
+  PIRF_TRY(pirf_h5_write_vector(sf->ds.file, "residual_mse", N, sf->mse));
+  PIRF_TRY(pirf_h5_write_vector(sf->ds.file, "residual_mae", N, sf->mae));
+  H5Dclose(sf->physical);
+  H5Dclose(sf->residual);
+  sf->physical = sf->residual = 0;
+  free(sf->mse);
+  free(sf->mae);
+  sf->mse = sf->mae = NULL;
+  return pirf_dataset_commit(&sf->ds);
+}
+
+void pirf_samples_discard(pirf_samples_file *sf) {
+  if (sf->physical > 0) H5Dclose(sf->physical);
+  if (sf->residual > 0) H5Dclose(sf->residual);
+  sf->physical = sf->residual = 0;
+  free(sf->mse);
+  free(sf->mae);
+  sf->mse = sf->mae = NULL;
+  pirf_dataset_discard(&sf->ds);
+}
