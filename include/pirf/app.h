@@ -8,6 +8,8 @@
 
 int pirf_cmd_generate(const char *deck, int nargs, char **args);
 int pirf_cmd_run(const char *deck, int nargs, char **args);
+int pirf_cmd_info(const char *deck, int nargs, char **args);
+int pirf_cmd_bench(const char *deck, int nargs, char **args);
 
 int pirf_stage_generate(pirf_config *cfg);
 

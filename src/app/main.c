@@ -2,6 +2,8 @@
  *
  *   pirf run DECK [key=value ...]        the whole pipeline, skipping finished stages
  *   pirf generate DECK [key=value ...] [-petsc_option ...]
+ *   pirf info DECK [key=value ...]   the network: parameter counts per level
+ *   pirf bench DECK [key=value ...] [-bench_batch B] [-bench_reps N]
  *   pirf keys                 the deck schema as a Markdown table
  *   pirf version
  *
@@ -26,6 +28,8 @@ typedef struct {
 static const command commands[] = {
     {"run", pirf_cmd_run, "the whole pipeline, skipping stages whose outputs exist"},
     {"generate", pirf_cmd_generate, "solve the deck's PDE and write the data set (data.path)"},
+    {"info", pirf_cmd_info, "print the deck's network: parameter counts per level"},
+    {"bench", pirf_cmd_bench, "time the network's kernels against this machine's measured peak"},
 };
 static const int ncommands = (int)(sizeof commands / sizeof commands[0]);
 

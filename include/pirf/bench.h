@@ -1,0 +1,36 @@
+/* Benchmark rows for `pirf bench`: this machine's FP32 peak, then one timed row per kernel.
+ *
+ *   pirf_bench b;
+ *   pirf_bench_begin(&b, MPI_COMM_WORLD, reps);          measures the peak, prints the header
+ *   pirf_bench_row(&b, "conv3x3 fwd", "B1 256->256 128x128", flops, fn, ctx);
+ *   pirf_bench_end(&b);                                  prints peak memory per rank
+ *
+ * A row calls fn(ctx) once to warm up, then `reps` times; each repetition is timed between
+ * barriers (wall time of the slowest rank, CPU time summed over ranks). It reports the wall-clock
+ * median and range, GFLOP/s of that median, and "% peak" = flops / (median CPU seconds x one
+ * core's measured peak): the efficiency of the cores while they work on it, which other jobs on a
+ * shared machine do not distort (they stretch wall time, not CPU time). fn is collective over
+ * b.comm. `flops` is the work of ONE call summed over all ranks of b.comm (0 for a row that is not
+ * flop-bound). The peak is measured in CPU time too (min over ranks).
+ * Adding a row for a new kernel (a network evaluation, a training step) means writing one fn and
+ * one call. */
+#ifndef PIRF_BENCH_H
+#define PIRF_BENCH_H
+
+#include <mpi.h>
+
+typedef struct {
+  MPI_Comm comm;
+  int rank, size, threads, reps;
+  double peak_core; /* GFLOP/s of one core, FP32 FMA, measured (min over ranks) */
+} pirf_bench;
+
+/* One core's FP32 peak in GFLOP/s: an FMA-bound loop with independent accumulators. */
+double pirf_bench_fp32_peak(void);
+
+int pirf_bench_begin(pirf_bench *b, MPI_Comm comm, int reps);
+int pirf_bench_row(pirf_bench *b, const char *name, const char *shape, double flops,
+                   int (*fn)(void *ctx), void *ctx);
+int pirf_bench_end(pirf_bench *b);
+
+#endif

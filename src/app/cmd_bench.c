@@ -1,0 +1,159 @@
+/* `pirf bench DECK [key=value ...] [-bench_batch B] [-bench_reps N]`: how fast this machine runs the
+ * network's kernels, against its own measured FP32 peak.
+ *
+ * Rows: 3x3 convolution forward, backward-data (dx only) and backward-weights (dw and db) at each
+ * U-Net level of the deck (channels = model.channels * model.channel_mult[l], resolution
+ * grid.resolution / 2^l, Cin = Cout, on the deck's tile layout parallel.tiles), and at a fixed
+ * reference shape (64 x 64, 64 -> 64 channels) that is comparable between decks and machines.
+ * Each shape is timed with both 3x3 algorithms (shifted GEMMs, im2col); "*" marks the one the
+ * default (PIRF_CONV3_AUTO) picks at that tile size, and -bench_baseline 0 times only that one.
+ * B samples per data group per call (-bench_batch, default 1). A convolution costs
+ * 2 * Cin * Cout * 9 * H * W flops per sample in each of the three directions.
+ *
+ * Set OPENBLAS_NUM_THREADS (and bind ranks to cores) explicitly when timing: see docs/performance.md.
+ * To add a row (a network evaluation, a training step), write an int fn(void *ctx) and call
+ * pirf_bench_row (pirf/bench.h). */
+#include "pirf/app.h"
+#include "pirf/bench.h"
+#include "pirf/check.h"
+#include "pirf/conv2d.h"
+#include "pirf/deck.h"
+#include "pirf/log.h"
+
+#include <petscsys.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+typedef struct {
+  pirf_level L;
+  int B, Cin, Cout, k;
+  float *x, *w, *bias, *y, *dy, *dx, *dw, *db, *scratch;
+} conv_case;
+
+static int conv_fwd(void *p) {
+  conv_case *c = p;
+  return pirf_conv2d_forward(&c->L, c->y, c->x, c->w, c->bias, c->B, c->Cin, c->Cout, c->k,
+                             c->scratch);
+}
+static int conv_bwd_data(void *p) {
+  conv_case *c = p;
+  return pirf_conv2d_backward(&c->L, c->dx, NULL, NULL, c->dy, c->x, c->w, c->B, c->Cin, c->Cout,
+                              c->k, c->scratch);
+}
+static int conv_bwd_weights(void *p) {
+  conv_case *c = p;
+  return pirf_conv2d_backward(&c->L, NULL, c->dw, c->db, c->dy, c->x, c->w, c->B, c->Cin,
+                              c->Cout, c->k, c->scratch);
+}
+
+/* Deterministic values in [-1, 1] (no denormals, no NaN): the numbers do not matter here. */
+static void fill(float *a, size_t n, unsigned seed) {
+  unsigned s = seed * 2654435761u + 1u;
+  for (size_t i = 0; i < n; i++) {
+    s = s * 1664525u + 1013904223u;
+    a[i] = (float)((s >> 8) * (2.0 / 16777216.0) - 1.0);
+  }
+}
+
+static void conv_case_free(conv_case *c) {
+  free(c->x), free(c->w), free(c->bias), free(c->y), free(c->dy), free(c->dx), free(c->dw),
+      free(c->db), free(c->scratch);
+}
+
+/* The three rows of one convolution shape. ndata data groups each run B samples per call. */
+static int bench_conv(pirf_bench *b, const pirf_decomp *dc, int level, int B, int Cin, int Cout,
+                      int k, const char *tag, int baseline) {
+  conv_case c = {.B = B, .Cin = Cin, .Cout = Cout, .k = k};
+  pirf_level_init(&c.L, dc, level);
+  const size_t nt = (size_t)c.L.xm * c.L.ym, nw = (size_t)Cout * Cin * k * k;
+  int err = 0;
+  c.x = malloc((size_t)B * Cin * nt * sizeof(float));
+  c.dx = calloc((size_t)B * Cin * nt, sizeof(float));
+  c.y = malloc((size_t)B * Cout * nt * sizeof(float));
+  c.dy = malloc((size_t)B * Cout * nt * sizeof(float));
+  c.w = malloc(nw * sizeof(float));
+  c.dw = calloc(nw, sizeof(float));
+  c.bias = calloc((size_t)Cout, sizeof(float));
+  c.db = calloc((size_t)Cout, sizeof(float));
+  /* scratch for whichever algorithm needs more (the rows switch between them) */
+  pirf_conv2d_set_algo(PIRF_CONV3_IM2COL);
+  size_t ns = pirf_conv2d_scratch_floats(&c.L, B, Cin, Cout, k);
+  pirf_conv2d_set_algo(PIRF_CONV3_SHIFTED_GEMM);
+  size_t ns2 = pirf_conv2d_scratch_floats(&c.L, B, Cin, Cout, k);
+  c.scratch = malloc(((ns > ns2 ? ns : ns2) + 1) * sizeof(float));
+  if (!c.x || !c.dx || !c.y || !c.dy || !c.w || !c.dw || !c.bias || !c.db || !c.scratch) {
+    conv_case_free(&c);
+    PIRF_CHECK(0, "out of memory for the benchmark's %dx%d convolution, %d->%d channels, B %d",
+               c.L.H, c.L.W, Cin, Cout, B);
+  }
+  fill(c.x, (size_t)B * Cin * nt, 1);
+  fill(c.dy, (size_t)B * Cout * nt, 2);
+  fill(c.w, nw, 3);
+  const double flops = 2.0 * Cin * Cout * k * k * (double)c.L.H * c.L.W * B * dc->ndata;
+  char shape[64], name[64];
+  snprintf(shape, sizeof shape, "B%d %d->%d %dx%d%s", B, Cin, Cout, c.L.H, c.L.W, tag);
+  static const char *dirs[3] = {"fwd", "bwd-data", "bwd-weights"};
+  int (*fns[3])(void *) = {conv_fwd, conv_bwd_data, conv_bwd_weights};
+  /* the two algorithms back to back per direction, so a drift in machine load hits both alike;
+   * "*" marks the one the default (AUTO) uses at this tile size */
+  const int auto_im2col = (long)c.L.xm * c.L.ym <= PIRF_CONV3_IM2COL_MAX_PIXELS;
+  for (int d = 0; d < 3 && !err; d++) {
+    for (int a = 0; a < 2 && !err; a++) {
+      if (!baseline && a != auto_im2col) continue; /* only the default's choice */
+      pirf_conv2d_set_algo(a ? PIRF_CONV3_IM2COL : PIRF_CONV3_SHIFTED_GEMM);
+      snprintf(name, sizeof name, "conv%dx%d %s %s%s", k, k, dirs[d], a ? "im2col" : "shifted",
+               a == auto_im2col ? "*" : "");
+      err = pirf_bench_row(b, name, shape, flops, fns[d], &c);
+    }
+  }
+  pirf_conv2d_set_algo(PIRF_CONV3_AUTO);
+  conv_case_free(&c);
+  return err;
+}
+
+static int bench(pirf_config *cfg) {
+  PetscInt B = 1, reps = 5;
+  PetscBool baseline = PETSC_TRUE;
+  PIRF_PETSC(PetscOptionsGetInt(NULL, NULL, "-bench_batch", &B, NULL));
+  PIRF_PETSC(PetscOptionsGetBool(NULL, NULL, "-bench_baseline", &baseline, NULL));
+  PIRF_PETSC(PetscOptionsGetInt(NULL, NULL, "-bench_reps", &reps, NULL));
+  PIRF_USER_CHECK(B >= 1 && reps >= 1, "-bench_batch and -bench_reps must be positive");
+  pirf_decomp dc;
+  PIRF_TRY(pirf_deck_decomp(cfg, MPI_COMM_WORLD, &dc));
+  long mult[8];
+  const int levels = pirf_cfg_int_list(cfg, "model.channel_mult", mult, 8);
+  const int ch = (int)pirf_cfg_int(cfg, "model.channels");
+  pirf_log("[bench] %d rank%s = %d data group%s x %d tile%s (%dx%d); OPENBLAS_NUM_THREADS=%s\n",
+           dc.world_size, dc.world_size > 1 ? "s" : "", dc.ndata, dc.ndata > 1 ? "s" : "",
+           dc.nspace, dc.nspace > 1 ? "s" : "", dc.px, dc.py,
+           getenv("OPENBLAS_NUM_THREADS") ? getenv("OPENBLAS_NUM_THREADS") : "(unset)");
+  pirf_bench b;
+  PIRF_TRY(pirf_bench_begin(&b, MPI_COMM_WORLD, (int)reps));
+  int err = 0;
+  for (int l = 0; l < levels && !err; l++) {
+    int C = ch * (int)mult[l];
+    err = bench_conv(&b, &dc, l, (int)B, C, C, 3, "", baseline);
+  }
+  pirf_decomp_destroy(&dc);
+  PIRF_TRY(err);
+  /* the reference shape, on the same tile layout */
+  pirf_decomp ref;
+  long tiles[2];
+  pirf_cfg_int_list(cfg, "parallel.tiles", tiles, 2);
+  PIRF_TRY(pirf_decomp_create(MPI_COMM_WORLD, 64, 64, (int)tiles[0], (int)tiles[1], 1, &ref));
+  err = bench_conv(&b, &ref, 0, (int)B, 64, 64, 3, " (ref)", baseline);
+  pirf_decomp_destroy(&ref);
+  PIRF_TRY(err);
+  return pirf_bench_end(&b);
+}
+
+int pirf_cmd_bench(const char *deck, int nargs, char **args) {
+  pirf_config *cfg = NULL;
+  int err = pirf_deck_load(deck, nargs, args, &cfg);
+  if (!err) {
+    pirf_log_set_level((int)pirf_cfg_int(cfg, "output.verbosity"));
+    err = bench(cfg);
+  }
+  pirf_config_destroy(&cfg);
+  return err;
+}

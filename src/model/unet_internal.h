@@ -1,0 +1,65 @@
+/* Private to src/model: the tensors of one UNetBlock evaluation and the scratch it works in, shared
+ * by the block (unet_block.c) and the network driver (unet_eval.c). */
+#ifndef PIRF_UNET_INTERNAL_H
+#define PIRF_UNET_INTERNAL_H
+
+#include "pirf/dropout.h"
+#include "pirf/level.h"
+#include "pirf/unet.h"
+#include "pirf/unet_eval.h"
+
+/* One block's activations. With a tape they are the tape's own tensors; without one they point
+ * into the work's scratch and several alias (unet_eval.c says which). Sizes with B samples, n_in /
+ * n the tile pixels at the input / output level. */
+typedef struct {
+  const float *xin;             /* [B][cin][n_in] block input (decoder: [x, skip] concatenated) */
+  float *y0, *mean0, *rstd0;    /* norm0(xin) [B][cin][n_in]; stats [B][groups0] */
+  float *h1, *mean1, *rstd1;    /* conv0(...) + affine(emb) [B][cout][n] (norm1's input) */
+  float *y1;                    /* norm1(h1) [B][cout][n] (SiLU's input) */
+  float *hA;                    /* attention blocks: the residual output [B][cout][n] */
+  float *y2, *mean2, *rstd2;    /* norm2(hA) [B][cout][n] */
+  float *qkv;                   /* [B][3 cout][n], EDM's interleaved order */
+  float *att;                   /* softmax weights [B][n][N] (NULL: not saved) */
+  float *a;                     /* attention output [B][cout][n] (proj's input) */
+  float *out;                   /* [B][cout][n] */
+} unet_block_acts;
+
+/* Scratch shared by every module: tmp[0..4] are buffers of tmp_floats each (the largest block
+ * tensor of the batch, qkv included); tmp[5] holds the largest qkv only (a forward without tape
+ * keeps qkv there); aff holds one block's affine term or its gradient [B][cout]. */
+typedef struct {
+  float *tmp[6];
+  size_t tmp_floats;
+  float *aff;
+  float *conv;                  /* pirf_conv2d scratch (the largest conv) */
+  double *gn;                   /* pirf_groupnorm work */
+  void *attn;                   /* pirf_attention scratch */
+  const pirf_level *levels;     /* [cfg.levels] */
+} unet_scratch;
+
+/* sqrt(0.5): EDM's skip_scale for the residual sum and the attention sum. */
+#define UNET_SKIP_SCALE 0.70710678118654752440f
+#define UNET_GN_EPS 1e-6f
+
+/* Forward of UNetBlock m on activations t (t->xin set; t->out the destination). emb [B][E].
+ * drop = NULL: no dropout. taped = 0 allows the in-place aliasing of unet_eval.c. */
+int unet_block_forward(const pirf_unet *net, const pirf_unet_module *m, const float *params,
+                       const float *emb, int B, const pirf_dropout_key *drop, int taped,
+                       unet_block_acts *t, unet_scratch *s);
+
+/* Backward of block m from its tape entries t and the output cotangent dout: dxin += d/dxin
+ * (dxin [B][cin][n_in]), demb += d/demb (a partial sum, like every parameter gradient), and
+ * dparams (may be NULL) gets the block's parameter gradients. Uses tmp[0..4]. */
+int unet_block_backward(const pirf_unet *net, const pirf_unet_module *m, const float *params,
+                        const float *emb, int B, const pirf_dropout_key *drop,
+                        const unet_block_acts *t, const float *dout, float *dxin, float *demb,
+                        float *dparams, unet_scratch *s);
+
+/* Work buffers of the full-resolution network input/output size ([B][max(Cin, Cout)][n0]) for
+ * the preconditioning wrapper: i = 0..3 (i = 4: [B] floats for c_noise); and the tape's record of sigma [B]. */
+float *unet_work_io(pirf_unet_work *w, int i);
+size_t unet_work_pixels(const pirf_unet_work *w);
+double *unet_tape_sigma(pirf_unet_tape *t);
+int unet_tape_batch(const pirf_unet_tape *t);
+
+#endif

@@ -1,0 +1,300 @@
+/* 2-D convolution, stride 1, same zero padding, k = 1 or 3, with bias (see pirf/conv2d.h).
+ *
+ * k = 1 is one SGEMM per sample: y_b[Cout][N] = w[Cout][Cin] x_b[Cin][N], N = ym*xm.
+ *
+ * k = 3 uses "shifted GEMMs on the padded plane" instead of im2col. With the input padded to
+ * xp[Cin][ym+2][xm+2] (row stride Pw = xm+2, plane P = (ym+2)*Pw), output pixel (i, j) read at the
+ * "wide" index q = i*Pw + j needs xp[c][q + u*Pw + v] for tap (u, v). So for each of the 9 taps,
+ *     ywide[Cout][q] += w_uv[Cout][Cin] * xp[Cin][q + u*Pw + v]      (q = 0 .. Nw-1)
+ * is an ordinary SGEMM whose B operand is xp itself, offset by the tap and with leading dimension
+ * P: no column matrix is built. ywide has 2 junk columns per row (j = xm, xm+1) that are dropped
+ * when y is extracted; Nw = ym*Pw - 2 makes the largest read q + 2*Pw + 2 the last cell of the plane.
+ * The cost is (xm+2)/xm extra flops and 9 passes over ywide instead of an im2col write of 9x the
+ * input; the gain is largest in backward-data, where im2col would need a col2im scatter:
+ *     dxp[Cin][q + u*Pw + v] += w_uv^T[Cin][Cout] * dywide[Cout][q]
+ * is again an SGEMM writing into the padded gradient at an offset, with dywide's junk columns set
+ * to zero so they add nothing. The weight gradient is the matching
+ *     dw_uv[Cout][Cin] += dywide[Cout][q] * xp[Cin][q + u*Pw + v]^T.
+ * The padded input gradient is then returned to its owners with pirf_halo_unpad_add.
+ *
+ * The weights are repacked tap-major (w_uv contiguous [Cout][Cin]) into scratch on every call;
+ * that is 9*Cout*Cin floats, negligible next to the convolution itself.
+ *
+ * The im2col baseline (PIRF_CONV3_IM2COL) builds col[Cin*9][N] from the padded sample and does
+ * one SGEMM with K = 9*Cin: y_b = w[Cout][Cin*9] col; dw += dy_b col^T; dcol = w^T dy_b followed by
+ * a col2im scatter-add into the padded gradient. */
+#include "pirf/conv2d.h"
+#include "pirf/check.h"
+#include "pirf/halo.h"
+
+#include <cblas.h>
+#include <stdint.h>
+#include <string.h>
+
+static pirf_conv3_algo conv3_algo = PIRF_CONV3_AUTO;
+void pirf_conv2d_set_algo(pirf_conv3_algo algo) { conv3_algo = algo; }
+pirf_conv3_algo pirf_conv2d_algo(void) { return conv3_algo; }
+
+/* Whether this tile's 3x3 convolution runs as im2col under the current setting. */
+static int use_im2col(const pirf_level *L) {
+  if (conv3_algo == PIRF_CONV3_AUTO) return (long)L->xm * L->ym <= PIRF_CONV3_IM2COL_MAX_PIXELS;
+  return conv3_algo == PIRF_CONV3_IM2COL;
+}
+
+/* The scratch carve-up for k = 3 (all sizes in floats). */
+typedef struct {
+  float *halo; /* pirf_halo_scratch_floats(L, B*Cin) */
+  float *xp;   /* [B][Cin][P]   padded input */
+  float *dxp;  /* [B][Cin][P]   padded input gradient (backward) */
+  float *wide; /* [Cout][ym*Pw] ywide or dywide of one sample          (shifted GEMM) */
+  float *wr;   /* [9][Cout][Cin] tap-major weights                      (shifted GEMM) */
+  float *dwr;  /* [9][Cout][Cin] tap-major weight gradient (backward)   (shifted GEMM) */
+  float *col;  /* [Cin*9][ym*xm] column matrix, overlays wide/wr/dwr   (im2col) */
+  size_t total;
+} conv3_scratch;
+
+static conv3_scratch carve3(const pirf_level *L, int B, int Cin, int Cout, float *base) {
+  const size_t Pw = (size_t)L->xm + 2, P = ((size_t)L->ym + 2) * Pw;
+  size_t sizes[6] = {pirf_halo_scratch_floats(L, B * Cin), (size_t)B * Cin * P,
+                     (size_t)B * Cin * P, (size_t)Cout * L->ym * Pw, 9 * (size_t)Cout * Cin,
+                     9 * (size_t)Cout * Cin};
+  float **slot[6];
+  conv3_scratch s;
+  slot[0] = &s.halo, slot[1] = &s.xp, slot[2] = &s.dxp, slot[3] = &s.wide, slot[4] = &s.wr,
+  slot[5] = &s.dwr;
+  size_t o = 0, off[6];
+  for (int i = 0; i < 6; i++) {
+    /* 16-float (64-byte) alignment of every piece, for the SGEMM kernels */
+    off[i] = o;
+    *slot[i] = base ? base + o : NULL;
+    o += (sizes[i] + 15) / 16 * 16;
+  }
+  /* im2col's column matrix overlays the shifted-GEMM buffers after dxp (one algorithm per call) */
+  const size_t ncol = 9 * (size_t)Cin * L->xm * L->ym;
+  s.col = base ? base + off[3] : NULL;
+  s.total = use_im2col(L) && off[3] + ncol > o ? off[3] + ncol : o;
+  return s;
+}
+
+size_t pirf_conv2d_scratch_floats(const pirf_level *L, int B, int Cin, int Cout, int k) {
+  return k == 3 ? carve3(L, B, Cin, Cout, NULL).total + 16 : 0;
+}
+
+static float *align64(float *p) {
+  uintptr_t a = (uintptr_t)p;
+  return (float *)((a + 63) & ~(uintptr_t)63);
+}
+
+static void repack_taps(float *wr, const float *w, int Cin, int Cout) {
+  for (int o = 0; o < Cout; o++)
+    for (int c = 0; c < Cin; c++)
+      for (int t = 0; t < 9; t++) wr[((size_t)t * Cout + o) * Cin + c] = w[((size_t)o * Cin + c) * 9 + t];
+}
+
+static int check_args(int B, int Cin, int Cout, int k) {
+  PIRF_CHECK(k == 1 || k == 3, "conv2d supports kernel sizes 1 and 3, not %d", k);
+  PIRF_CHECK(B >= 1 && Cin >= 1 && Cout >= 1, "conv2d got an empty shape (B %d, Cin %d, Cout %d)",
+             B, Cin, Cout);
+  return 0;
+}
+
+/* ---- k = 1 ----------------------------------------------------------------------------------- */
+
+static void conv1_forward(const pirf_level *L, float *y, const float *x, const float *w,
+                          const float *bias, int B, int Cin, int Cout) {
+  const int N = L->xm * L->ym;
+  for (int b = 0; b < B; b++) {
+    float *yb = y + (size_t)b * Cout * N;
+    for (int o = 0; o < Cout; o++)
+      for (int q = 0; q < N; q++) yb[(size_t)o * N + q] = bias ? bias[o] : 0.0f;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Cout, N, Cin, 1.0f, w, Cin,
+                x + (size_t)b * Cin * N, N, 1.0f, yb, N);
+  }
+}
+
+static void conv1_backward(const pirf_level *L, float *dx, float *dw, const float *dy,
+                           const float *x, const float *w, int B, int Cin, int Cout) {
+  const int N = L->xm * L->ym;
+  for (int b = 0; b < B; b++) {
+    const float *dyb = dy + (size_t)b * Cout * N;
+    if (dw) /* dw[Cout][Cin] += dy_b[Cout][N] x_b[Cin][N]^T */
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Cout, Cin, N, 1.0f, dyb, N,
+                  x + (size_t)b * Cin * N, N, 1.0f, dw, Cin);
+    if (dx) /* dx_b[Cin][N] += w^T[Cin][Cout] dy_b[Cout][N] */
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Cin, N, Cout, 1.0f, w, Cin, dyb, N,
+                  1.0f, dx + (size_t)b * Cin * N, N);
+  }
+}
+
+/* ---- k = 3 ----------------------------------------------------------------------------------- */
+
+static int conv3_forward(const pirf_level *L, float *y, const float *x, const float *w,
+                         const float *bias, int B, int Cin, int Cout, float *scratch) {
+  const int xm = L->xm, ym = L->ym, Pw = xm + 2, P = (ym + 2) * Pw, Nw = ym * Pw - 2;
+  conv3_scratch s = carve3(L, B, Cin, Cout, align64(scratch));
+  PIRF_TRY(pirf_halo_pad(L, B * Cin, x, s.xp, s.halo));
+  repack_taps(s.wr, w, Cin, Cout);
+  for (int b = 0; b < B; b++) {
+    const float *xpb = s.xp + (size_t)b * Cin * P;
+    for (int t = 0; t < 9; t++)
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Cout, Nw, Cin, 1.0f,
+                  s.wr + (size_t)t * Cout * Cin, Cin, xpb + (t / 3) * Pw + t % 3, P,
+                  t ? 1.0f : 0.0f, s.wide, ym * Pw);
+    float *yb = y + (size_t)b * Cout * ym * xm;
+    for (int o = 0; o < Cout; o++) {
+      const float bo = bias ? bias[o] : 0.0f;
+      for (int i = 0; i < ym; i++) {
+        const float *src = s.wide + ((size_t)o * ym + i) * Pw;
+        float *dst = yb + ((size_t)o * ym + i) * xm;
+        for (int j = 0; j < xm; j++) dst[j] = src[j] + bo;
+      }
+    }
+  }
+  return 0;
+}
+
+static int conv3_backward(const pirf_level *L, float *dx, float *dw, const float *dy,
+                          const float *x, const float *w, int B, int Cin, int Cout,
+                          float *scratch) {
+  if (!dx && !dw) return 0;
+  const int xm = L->xm, ym = L->ym, Pw = xm + 2, P = (ym + 2) * Pw, Nw = ym * Pw - 2;
+  conv3_scratch s = carve3(L, B, Cin, Cout, align64(scratch));
+  if (dw) {
+    PIRF_TRY(pirf_halo_pad(L, B * Cin, x, s.xp, s.halo));
+    memset(s.dwr, 0, 9 * (size_t)Cout * Cin * sizeof *s.dwr);
+  }
+  if (dx) {
+    repack_taps(s.wr, w, Cin, Cout);
+    memset(s.dxp, 0, (size_t)B * Cin * P * sizeof *s.dxp);
+  }
+  for (int b = 0; b < B; b++) {
+    /* dywide: dy_b with two zero junk columns per row */
+    const float *dyb = dy + (size_t)b * Cout * ym * xm;
+    for (int o = 0; o < Cout; o++)
+      for (int i = 0; i < ym; i++) {
+        float *dst = s.wide + ((size_t)o * ym + i) * Pw;
+        memcpy(dst, dyb + ((size_t)o * ym + i) * xm, (size_t)xm * sizeof *dst);
+        dst[xm] = dst[xm + 1] = 0.0f;
+      }
+    for (int t = 0; t < 9; t++) {
+      const size_t shift = (size_t)(t / 3) * Pw + t % 3;
+      if (dw)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Cout, Cin, Nw, 1.0f, s.wide, ym * Pw,
+                    s.xp + (size_t)b * Cin * P + shift, P, 1.0f, s.dwr + (size_t)t * Cout * Cin,
+                    Cin);
+      if (dx)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Cin, Nw, Cout, 1.0f,
+                    s.wr + (size_t)t * Cout * Cin, Cin, s.wide, ym * Pw, 1.0f,
+                    s.dxp + (size_t)b * Cin * P + shift, P);
+    }
+  }
+  if (dw)
+    for (int o = 0; o < Cout; o++)
+      for (int c = 0; c < Cin; c++)
+        for (int t = 0; t < 9; t++)
+          dw[((size_t)o * Cin + c) * 9 + t] += s.dwr[((size_t)t * Cout + o) * Cin + c];
+  if (dx) PIRF_TRY(pirf_halo_unpad_add(L, B * Cin, s.dxp, dx, s.halo));
+  return 0;
+}
+
+/* ---- k = 3, im2col baseline ------------------------------------------------------------------ */
+
+/* col[(c*9 + t)][i*xm + j] = xp[c][i + t/3][j + t%3]: row order matches w[Cout][Cin][3][3]. */
+static void im2col(float *col, const float *xp, int Cin, int ym, int xm) {
+  const int Pw = xm + 2, P = (ym + 2) * Pw;
+  for (int c = 0; c < Cin; c++)
+    for (int t = 0; t < 9; t++) {
+      float *dst = col + ((size_t)c * 9 + t) * ym * xm;
+      const float *src = xp + (size_t)c * P + (t / 3) * Pw + t % 3;
+      for (int i = 0; i < ym; i++) memcpy(dst + (size_t)i * xm, src + (size_t)i * Pw, (size_t)xm * sizeof *dst);
+    }
+}
+
+static void col2im_add(float *dxp, const float *col, int Cin, int ym, int xm) {
+  const int Pw = xm + 2, P = (ym + 2) * Pw;
+  for (int c = 0; c < Cin; c++)
+    for (int t = 0; t < 9; t++) {
+      const float *src = col + ((size_t)c * 9 + t) * ym * xm;
+      float *dst = dxp + (size_t)c * P + (t / 3) * Pw + t % 3;
+      for (int i = 0; i < ym; i++)
+        for (int j = 0; j < xm; j++) dst[(size_t)i * Pw + j] += src[(size_t)i * xm + j];
+    }
+}
+
+static int im2col_forward(const pirf_level *L, float *y, const float *x, const float *w,
+                          const float *bias, int B, int Cin, int Cout, float *scratch) {
+  const int xm = L->xm, ym = L->ym, N = xm * ym, P = (ym + 2) * (xm + 2);
+  conv3_scratch s = carve3(L, B, Cin, Cout, align64(scratch));
+  PIRF_TRY(pirf_halo_pad(L, B * Cin, x, s.xp, s.halo));
+  for (int b = 0; b < B; b++) {
+    im2col(s.col, s.xp + (size_t)b * Cin * P, Cin, ym, xm);
+    float *yb = y + (size_t)b * Cout * N;
+    for (int o = 0; o < Cout; o++)
+      for (int q = 0; q < N; q++) yb[(size_t)o * N + q] = bias ? bias[o] : 0.0f;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Cout, N, 9 * Cin, 1.0f, w, 9 * Cin,
+                s.col, N, 1.0f, yb, N);
+  }
+  return 0;
+}
+
+static int im2col_backward(const pirf_level *L, float *dx, float *dw, const float *dy,
+                           const float *x, const float *w, int B, int Cin, int Cout,
+                           float *scratch) {
+  if (!dx && !dw) return 0;
+  const int xm = L->xm, ym = L->ym, N = xm * ym, P = (ym + 2) * (xm + 2);
+  conv3_scratch s = carve3(L, B, Cin, Cout, align64(scratch));
+  if (dw) PIRF_TRY(pirf_halo_pad(L, B * Cin, x, s.xp, s.halo));
+  if (dx) memset(s.dxp, 0, (size_t)B * Cin * P * sizeof *s.dxp);
+  for (int b = 0; b < B; b++) {
+    const float *dyb = dy + (size_t)b * Cout * N;
+    if (dw) {
+      im2col(s.col, s.xp + (size_t)b * Cin * P, Cin, ym, xm);
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Cout, 9 * Cin, N, 1.0f, dyb, N, s.col,
+                  N, 1.0f, dw, 9 * Cin);
+    }
+    if (dx) {
+      cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, 9 * Cin, N, Cout, 1.0f, w, 9 * Cin,
+                  dyb, N, 0.0f, s.col, N);
+      col2im_add(s.dxp + (size_t)b * Cin * P, s.col, Cin, ym, xm);
+    }
+  }
+  if (dx) PIRF_TRY(pirf_halo_unpad_add(L, B * Cin, s.dxp, dx, s.halo));
+  return 0;
+}
+
+/* ---- public entry points --------------------------------------------------------------------- */
+
+int pirf_conv2d_forward(const pirf_level *L, float *y, const float *x, const float *w,
+                        const float *bias, int B, int Cin, int Cout, int k, float *scratch) {
+  PIRF_TRY(check_args(B, Cin, Cout, k));
+  if (k == 1) {
+    conv1_forward(L, y, x, w, bias, B, Cin, Cout);
+    return 0;
+  }
+  PIRF_CHECK(scratch, "conv2d 3x3 needs scratch memory (pirf_conv2d_scratch_floats)");
+  if (use_im2col(L)) return im2col_forward(L, y, x, w, bias, B, Cin, Cout, scratch);
+  return conv3_forward(L, y, x, w, bias, B, Cin, Cout, scratch);
+}
+
+int pirf_conv2d_backward(const pirf_level *L, float *dx, float *dw, float *db, const float *dy,
+                         const float *x, const float *w, int B, int Cin, int Cout, int k,
+                         float *scratch) {
+  PIRF_TRY(check_args(B, Cin, Cout, k));
+  const size_t N = (size_t)L->xm * L->ym;
+  if (db)
+    for (int b = 0; b < B; b++)
+      for (int o = 0; o < Cout; o++) {
+        const float *p = dy + ((size_t)b * Cout + o) * N;
+        double acc = 0.0; /* a tile can hold 10^5 pixels: sum in double */
+        for (size_t q = 0; q < N; q++) acc += p[q];
+        db[o] += (float)acc;
+      }
+  if (k == 1) {
+    conv1_backward(L, dx, dw, dy, x, w, B, Cin, Cout);
+    return 0;
+  }
+  PIRF_CHECK(scratch, "conv2d 3x3 needs scratch memory (pirf_conv2d_scratch_floats)");
+  if (use_im2col(L))
+    return im2col_backward(L, dx, dw, dy, x, w, B, Cin, Cout, scratch);
+  return conv3_backward(L, dx, dw, dy, x, w, B, Cin, Cout, scratch);
+}

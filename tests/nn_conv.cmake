@@ -1,0 +1,13 @@
+# Convolution, halo exchange and resampling layers (src/nn/conv2d.c, src/par/halo.c,
+# src/nn/resample.c).
+pirf_add_test(NAME halo_adjoint SOURCE tests/nn/test_halo_adjoint.c NP 1 2 4)
+pirf_add_test(NAME conv3x3_grad_matches_finite_difference SOURCE tests/nn/test_grad_fd.c ARGS conv3)
+pirf_add_test(NAME conv3x3_im2col_grad_matches_finite_difference SOURCE tests/nn/test_grad_fd.c
+              ARGS conv3 im2col)
+pirf_add_test(NAME conv1x1_grad_matches_finite_difference SOURCE tests/nn/test_grad_fd.c ARGS conv1)
+pirf_add_test(NAME down2_grad_matches_finite_difference SOURCE tests/nn/test_grad_fd.c ARGS down2)
+pirf_add_test(NAME up2_grad_matches_finite_difference SOURCE tests/nn/test_grad_fd.c ARGS up2)
+pirf_add_test(NAME conv_layers_are_rank_layout_invariant SOURCE tests/nn/test_layout.c NP 1 2 4)
+# 4 ranks as 2 data groups x 2 tiles
+pirf_add_test(NAME conv_layers_are_rank_layout_invariant_2groups SOURCE tests/nn/test_layout.c
+              NP 4 ARGS 2 1)
