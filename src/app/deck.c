@@ -1,6 +1,7 @@
 /* Deck loading for the application layer (see pirf/deck.h). */
 #include "pirf/deck.h"
 
+#include "pirf/app.h"
 #include "pirf/check.h"
 #include "pirf/optim.h"
 #include "pirf/physics.h"
@@ -43,6 +44,7 @@ const pirf_cfg_spec *const *pirf_deck_tables(void) {
     tables[n++] = pirf_app_schema;
     tables[n++] = pirf_model_schema;
     tables[n++] = pirf_optim_schema;
+    tables[n++] = pirf_pretrain_schema;
     tables[n] = NULL;
   }
   return tables;
