@@ -2,7 +2,7 @@
  * already exists (delete the output, or pass run.force=true, to redo a stage). A job that hit its
  * wall-time limit is therefore resubmitted unchanged and continues where it stopped.
  *
- * Stages so far: generate (data set), pretrain (base.h5). Later stages (finetune, evaluate) are appended to
+ * Stages so far: generate (data set). Later stages (pretrain, finetune, evaluate) are appended to
  * the table as they land. */
 #include "pirf/app.h"
 #include "pirf/check.h"
@@ -21,7 +21,6 @@ typedef struct {
 
 static const stage stages[] = {
     {"generate", pirf_stage_generate, pirf_deck_data_path},
-    {"pretrain", pirf_stage_pretrain, pirf_pretrain_output},
 };
 
 int pirf_cmd_run(const char *deck, int nargs, char **args) {
