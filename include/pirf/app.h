@@ -6,11 +6,19 @@
 
 #include "pirf/config.h"
 
+#include <stddef.h>
+
 int pirf_cmd_generate(const char *deck, int nargs, char **args);
 int pirf_cmd_run(const char *deck, int nargs, char **args);
+int pirf_cmd_pretrain(const char *deck, int nargs, char **args);
 int pirf_cmd_info(const char *deck, int nargs, char **args);
 int pirf_cmd_bench(const char *deck, int nargs, char **args);
 
 int pirf_stage_generate(pirf_config *cfg);
+int pirf_stage_pretrain(pirf_config *cfg);
+/* The file that marks pretraining done: output.dir/base.h5. */
+const char *pirf_pretrain_output(const pirf_config *cfg, char *buf, size_t len);
+
+extern const pirf_cfg_spec pirf_pretrain_schema[];
 
 #endif

@@ -1,7 +1,9 @@
 /* Deck loading for the application layer (see pirf/deck.h). */
 #include "pirf/deck.h"
 
+#include "pirf/app.h"
 #include "pirf/check.h"
+#include "pirf/optim.h"
 #include "pirf/physics.h"
 
 #include <errno.h>
@@ -41,6 +43,8 @@ const pirf_cfg_spec *const *pirf_deck_tables(void) {
       if (pirf_pde_registry[i]->schema) tables[n++] = pirf_pde_registry[i]->schema;
     tables[n++] = pirf_app_schema;
     tables[n++] = pirf_model_schema;
+    tables[n++] = pirf_optim_schema;
+    tables[n++] = pirf_pretrain_schema;
     tables[n] = NULL;
   }
   return tables;

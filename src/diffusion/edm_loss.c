@@ -1,0 +1,86 @@
+/* EDM's training loss and its gradient on the tile decomposition (see pirf/edm_loss.h). */
+#include "pirf/edm_loss.h"
+
+#include "pirf/check.h"
+#include "pirf/rng.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+int pirf_edm_loss_buf_create(pirf_edm_loss_buf *lb, const pirf_decomp *dc, int B, int C) {
+  memset(lb, 0, sizeof *lb);
+  lb->B = B;
+  lb->C = C;
+  lb->tile = (size_t)dc->xm * (size_t)dc->ym;
+  size_t n = (size_t)B * (size_t)C * lb->tile;
+  PIRF_ALLOC(lb->x, n, "the noisy training inputs");
+  PIRF_ALLOC(lb->D, n, "the denoiser outputs");
+  PIRF_ALLOC(lb->dD, n, "the loss cotangent");
+  PIRF_ALLOC(lb->sigma, B, "noise levels");
+  PIRF_ALLOC(lb->weight, B, "loss weights");
+  return 0;
+}
+
+void pirf_edm_loss_buf_destroy(pirf_edm_loss_buf *lb) {
+  free(lb->x);
+  free(lb->D);
+  free(lb->dD);
+  free(lb->sigma);
+  free(lb->weight);
+  memset(lb, 0, sizeof *lb);
+}
+
+double pirf_edm_sigma(uint32_t seed, uint32_t step, uint32_t slot) {
+  return exp(PIRF_EDM_P_MEAN +
+             PIRF_EDM_P_STD * pirf_rng_normal(seed, PIRF_STREAM_SIGMA, step, slot, 0, 0));
+}
+
+double pirf_edm_loss_weight(double sigma, double sigma_data) {
+  return (sigma * sigma + sigma_data * sigma_data) / ((sigma * sigma_data) * (sigma * sigma_data));
+}
+
+int pirf_edm_loss(const pirf_unet *net, pirf_unet_work *w, pirf_unet_tape *tape,
+                  pirf_edm_loss_buf *lb, const pirf_decomp *dc, const float *params,
+                  const float *y, int B, long slot0, long batch, uint32_t seed, uint32_t step,
+                  const pirf_unet_dropout *drop, float *dparams, int pfirst, int pend,
+                  double *loss) {
+  PIRF_CHECK(B <= lb->B, "the loss buffers hold %d samples, asked for %d", lb->B, B);
+  PIRF_CHECK(!dparams || tape, "a gradient needs a tape");
+  const int C = lb->C;
+  const size_t tile = lb->tile;
+  for (int b = 0; b < B; b++) {
+    const uint32_t slot = (uint32_t)(slot0 + b);
+    const double sigma = pirf_edm_sigma(seed, step, slot);
+    lb->sigma[b] = sigma;
+    lb->weight[b] = pirf_edm_loss_weight(sigma, PIRF_SIGMA_DATA);
+    for (int c = 0; c < C; c++) {
+      const float *yc = y + ((size_t)b * C + c) * tile;
+      float *xc = lb->x + ((size_t)b * C + c) * tile;
+      for (int i = 0; i < dc->ym; i++)
+        for (int j = 0; j < dc->xm; j++) {
+          uint32_t pixel = (uint32_t)((dc->ys + i) * dc->W + dc->xs + j);
+          double n = sigma * pirf_rng_normal(seed, PIRF_STREAM_NOISE, step, slot, (uint32_t)c, pixel);
+          xc[(size_t)i * dc->xm + j] = (float)(yc[(size_t)i * dc->xm + j] + n);
+        }
+    }
+  }
+  PIRF_TRY(pirf_edm_denoise(net, w, tape, params, lb->x, lb->sigma, B, drop, lb->D));
+  /* L = sum_b weight_b / batch * sum (D - y)^2, so dL/dD = 2 weight_b / batch * (D - y). */
+  double sum = 0;
+  for (int b = 0; b < B; b++) {
+    const double wb = lb->weight[b] / (double)batch;
+    const size_t off = (size_t)b * C * tile, n = (size_t)C * tile;
+    double sb = 0;
+    for (size_t k = 0; k < n; k++) {
+      const double r = (double)lb->D[off + k] - (double)y[off + k];
+      sb += r * r;
+      lb->dD[off + k] = (float)(2.0 * wb * r);
+    }
+    sum += wb * sb;
+  }
+  *loss = sum;
+  if (dparams)
+    PIRF_TRY(pirf_edm_denoise_backward(net, w, tape, params, lb->dD, dparams, pfirst, pend, NULL));
+  return 0;
+}
