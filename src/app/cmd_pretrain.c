@@ -21,6 +21,7 @@
 #include "pirf/deck.h"
 #include "pirf/edm_loss.h"
 #include "pirf/log.h"
+#include "pirf/stop.h"
 #include "pirf/optim.h"
 #include "pirf/rng.h"
 
@@ -240,6 +241,15 @@ static int train(pirf_config *cfg, trainer *t) {
     }
     if (n_img / ckpt_img != before / ckpt_img || n_img >= total_img)
       err = write_state(state, t, step, n_img, seed, deck_yaml);
+    if (!err && n_img < total_img && pirf_stop_requested(MPI_COMM_WORLD)) {
+      /* a batch system's warning signal: save where we are and let the job script resubmit */
+      err = write_state(state, t, step, n_img, seed, deck_yaml);
+      if (!err) {
+        pirf_log("[pretrain] stop requested (signal): wrote %s at step %ld, %.3f kimg; rerun the "
+                 "same command to resume\n", state, step, n_img / 1e3);
+        err = PIRF_STOPPED;
+      }
+    }
   }
   if (log) fclose(log);
   if (!err) {
@@ -248,6 +258,7 @@ static int train(pirf_config *cfg, trainer *t) {
     if (!err) pirf_log("[pretrain] wrote %s (step %ld, %.3f kimg)\n", final, step, n_img / 1e3);
   }
   free(deck_yaml);
+  if (err == PIRF_STOPPED) return err; /* not a failure: no traceback */
   PIRF_TRY(err);
   return 0;
 }

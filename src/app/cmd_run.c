@@ -8,6 +8,7 @@
 #include "pirf/check.h"
 #include "pirf/deck.h"
 #include "pirf/log.h"
+#include "pirf/stop.h"
 
 #include <stdio.h>
 #include <unistd.h>
@@ -46,6 +47,9 @@ int pirf_cmd_run(const char *deck, int nargs, char **args) {
     double t0 = pirf_wtime();
     err = stages[s].run(cfg);
     times[s] = pirf_wtime() - t0;
+    if (err == PIRF_STOPPED)
+      pirf_log("[run] stopped during %s on request; rerun `pirf run` to continue from its "
+               "checkpoint\n", stages[s].name);
   }
   if (!err) {
     pirf_log("[run] stage times:");

@@ -14,6 +14,7 @@
 #include "pirf/config.h"
 #include "pirf/deck.h"
 #include "pirf/log.h"
+#include "pirf/stop.h"
 
 #include <petscsys.h>
 #include <stdio.h>
@@ -45,6 +46,7 @@ static void usage(FILE *out) {
 
 int main(int argc, char **argv) {
   if (PetscInitialize(&argc, &argv, NULL, NULL)) return 1;
+  pirf_stop_install(); /* after PETSc, whose own handlers would abort on SIGTERM */
   int rank, err = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
@@ -71,12 +73,13 @@ int main(int argc, char **argv) {
       err = PIRF_ERR_USER;
     } else {
       err = cmd->run(argv[2], argc - 3, argv + 3);
-      if (err && !pirf_error_is_collective()) {
+      if (err && err != PIRF_STOPPED && !pirf_error_is_collective()) {
         fprintf(stderr, "pirf: aborting the job after an error on rank %d\n", rank);
         MPI_Abort(MPI_COMM_WORLD, err);
       }
     }
   }
   PetscFinalize();
-  return err ? (err == PIRF_ERR_USER ? 2 : 1) : 0;
+  /* 0 done, 1 failure, 2 bad input, 3 stopped on a signal after a checkpoint (rerun to resume) */
+  return err ? (err == PIRF_ERR_USER ? 2 : err == PIRF_STOPPED ? 3 : 1) : 0;
 }
