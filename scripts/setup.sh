@@ -9,7 +9,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 packages=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin petsc-dev libhdf5-openmpi-dev
           libopenblas-dev libyaml-dev libfftw3-dev libfftw3-mpi-dev librandom123-dev hdf5-tools
-          python3-numpy python3-h5py python3-matplotlib python3-yaml)
+          python3-numpy python3-h5py python3-matplotlib python3-yaml
+          slurmctld slurmd slurm-client)  # the last three: the job-script test's private SLURM
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
