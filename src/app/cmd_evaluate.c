@@ -292,19 +292,21 @@ static int write_reports(evaluator *ev, const pirf_config *cfg, const char *note
 }
 
 static int evaluate(pirf_config *cfg, evaluator *ev) {
-  const char *dir = pirf_cfg_str(cfg, "output.dir");
+  /* copies: make_holdout changes keys of cfg, which may move the strings the getters return */
+  char dir[2048], pirf_weights[8];
+  snprintf(dir, sizeof dir, "%s", pirf_cfg_str(cfg, "output.dir"));
+  snprintf(pirf_weights, sizeof pirf_weights, "%s", pirf_cfg_str(cfg, "evaluate.pirf_weights"));
   PIRF_TRY(pirf_deck_decomp(cfg, MPI_COMM_WORLD, &ev->dc));
   PIRF_TRY(pirf_physics_create(cfg, &ev->dc, &ev->ph));
   const int C = ev->ph->pde->channels;
   PIRF_TRY(pirf_mkdir_p(ev->dc.world, dir));
 
-  char base_path[4096], pirf_path[4096], hold[4200], notes[4400] = "";
+  char base_path[4200], pirf_path[4200], hold[4200], notes[4600] = "";
   pirf_pretrain_output(cfg, base_path, sizeof base_path);
   if (*pirf_cfg_str(cfg, "evaluate.pirf_checkpoint"))
     snprintf(pirf_path, sizeof pirf_path, "%s", pirf_cfg_str(cfg, "evaluate.pirf_checkpoint"));
   else
     snprintf(pirf_path, sizeof pirf_path, "%s/pirf.h5", dir);
-  const char *pirf_weights = pirf_cfg_str(cfg, "evaluate.pirf_weights");
 
   PIRF_TRY(pirf_sample_load_network(cfg, &ev->dc, C, base_path, "ema", &ev->base_net, &ev->base));
   const int have_pirf = file_exists(ev->dc.world, pirf_path);
