@@ -11,3 +11,9 @@ add_test(NAME sampler_output_is_rank_layout_invariant
          WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
 set_tests_properties(sampler_output_is_rank_layout_invariant PROPERTIES TIMEOUT 120 PROCESSORS 4
                      LABELS diffusion)
+add_test(NAME evaluate_writes_json_and_table
+         COMMAND bash ${CMAKE_SOURCE_DIR}/tests/sample/test_evaluate.sh $<TARGET_FILE:pirf>
+                 $<TARGET_FILE:make_checkpoint> ${MPIEXEC_EXECUTABLE} ${CMAKE_SOURCE_DIR}
+         WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
+set_tests_properties(evaluate_writes_json_and_table PROPERTIES TIMEOUT 120 PROCESSORS 2
+                     LABELS diffusion)
