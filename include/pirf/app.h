@@ -13,12 +13,19 @@ int pirf_cmd_run(const char *deck, int nargs, char **args);
 int pirf_cmd_pretrain(const char *deck, int nargs, char **args);
 int pirf_cmd_info(const char *deck, int nargs, char **args);
 int pirf_cmd_bench(const char *deck, int nargs, char **args);
+int pirf_cmd_sample(const char *deck, int nargs, char **args);
+int pirf_cmd_evaluate(const char *deck, int nargs, char **args);
 
 int pirf_stage_generate(pirf_config *cfg);
 int pirf_stage_pretrain(pirf_config *cfg);
+int pirf_stage_sample(pirf_config *cfg);
+int pirf_stage_evaluate(pirf_config *cfg);
+/* output.dir/evaluation.json: marks evaluation done. */
+const char *pirf_evaluate_output(const pirf_config *cfg, char *buf, size_t len);
 /* The file that marks pretraining done: output.dir/base.h5. */
 const char *pirf_pretrain_output(const pirf_config *cfg, char *buf, size_t len);
 
 extern const pirf_cfg_spec pirf_pretrain_schema[];
+extern const pirf_cfg_spec pirf_sample_schema[], pirf_evaluate_schema[];
 
 #endif

@@ -22,6 +22,7 @@ typedef struct {
 
 static const stage stages[] = {
     {"generate", pirf_stage_generate, pirf_deck_data_path},
+    {"evaluate", pirf_stage_evaluate, pirf_evaluate_output},
 };
 
 int pirf_cmd_run(const char *deck, int nargs, char **args) {

@@ -45,6 +45,8 @@ const pirf_cfg_spec *const *pirf_deck_tables(void) {
     tables[n++] = pirf_model_schema;
     tables[n++] = pirf_optim_schema;
     tables[n++] = pirf_pretrain_schema;
+    tables[n++] = pirf_sample_schema;
+    tables[n++] = pirf_evaluate_schema;
     tables[n] = NULL;
   }
   return tables;

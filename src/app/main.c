@@ -30,6 +30,8 @@ static const command commands[] = {
     {"run", pirf_cmd_run, "the whole pipeline, skipping stages whose outputs exist"},
     {"generate", pirf_cmd_generate, "solve the deck's PDE and write the data set (data.path)"},
     {"pretrain", pirf_cmd_pretrain, "train the EDM base model on the data set (output.dir/base.h5)"},
+    {"sample", pirf_cmd_sample, "draw samples from a checkpoint (heun, dps or cocogen guidance)"},
+    {"evaluate", pirf_cmd_evaluate, "residual, fidelity and cost of base, PIRF and DPS (evaluation.json)"},
     {"info", pirf_cmd_info, "print the deck's network: parameter counts per level"},
     {"bench", pirf_cmd_bench, "time the network's kernels against this machine's measured peak"},
 };

@@ -1,0 +1,239 @@
+/* Drawing sample sets with the (guided) Heun sampler, batch by batch (see pirf/sampling.h). */
+#include "pirf/sampling.h"
+
+#include "pirf/check.h"
+#include "pirf/checkpoint.h"
+#include "pirf/deck.h"
+#include "pirf/edm_denoiser.h"
+#include "pirf/log.h"
+#include "pirf/rng.h"
+#include "pirf/samples.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int pirf_sample_load_network(const pirf_config *cfg, const pirf_decomp *dc, int channels,
+                             const char *path, const char *group, pirf_unet *net, float **params) {
+  int exists = access(path, R_OK) == 0;
+  PIRF_MPI(MPI_Bcast(&exists, 1, MPI_INT, 0, dc->world));
+  PIRF_USER_CHECK(exists, "the checkpoint '%s' does not exist: run `pirf pretrain` (or `pirf run`) "
+                  "first, or point the deck at an existing file", path);
+  pirf_unet_config uc;
+  PIRF_TRY(pirf_unet_config_from_deck(cfg, dc->H, channels, &uc));
+  PIRF_TRY(pirf_unet_create(&uc, net));
+  *params = malloc(net->table.total * sizeof **params);
+  if (!*params) pirf_unet_destroy(net);
+  PIRF_CHECK(*params, "out of memory for the network weights");
+  int err = pirf_checkpoint_read_weights(path, dc->world, &net->table, group, *params);
+  if (err) {
+    free(*params);
+    *params = NULL;
+    pirf_unet_destroy(net);
+  }
+  return err;
+}
+
+/* x_0 of samples [first, first+B) on this rank's tile. */
+static void latents(const pirf_decomp *dc, uint32_t seed, long first, int B, int C, double smax,
+                    float *x) {
+  size_t k = 0;
+  for (int b = 0; b < B; b++)
+    for (int c = 0; c < C; c++)
+      for (int i = 0; i < dc->ym; i++)
+        for (int j = 0; j < dc->xm; j++)
+          x[k++] = (float)(smax * pirf_rng_normal(seed, PIRF_STREAM_LATENT, 0, (uint32_t)(first + b),
+                                                  (uint32_t)c,
+                                                  (uint32_t)((dc->ys + i) * dc->W + dc->xs + j)));
+}
+
+static int write_attributes(hid_t f, const pirf_config *cfg, const pirf_physics *ph,
+                            const pirf_sample_opts *o, const pirf_sample_stats *st) {
+  const pirf_pde *pde = ph->pde;
+  char *yaml = pirf_config_to_yaml(cfg);
+  PIRF_CHECK(yaml, "out of memory writing the resolved deck");
+  int err = pirf_attr_write_str(f, "deck", yaml);
+  free(yaml);
+  PIRF_TRY(err);
+  PIRF_TRY(pirf_attr_write_str(f, "pde", pde->name));
+  PIRF_TRY(pirf_attr_write_str(f, "channel_names", pde->channel_names));
+  PIRF_TRY(pirf_attr_write_str(f, "centring", pde->centring));
+  PIRF_TRY(pirf_attr_write_str(f, "normalization", "x = scale * physical + shift, per channel"));
+  PIRF_TRY(pirf_attr_write_double(f, "norm_scale", pde->channels, ph->norm_scale));
+  PIRF_TRY(pirf_attr_write_double(f, "norm_shift", pde->channels, ph->norm_shift));
+  PIRF_TRY(pirf_attr_write_double(f, "grid_spacing", 1, &ph->h));
+  PIRF_TRY(pirf_attr_write_long(f, "resolution", ph->dc->H));
+  PIRF_TRY(pirf_attr_write_str(f, "pirf_version", PIRF_VERSION));
+  PIRF_TRY(pirf_attr_write_str(f, "method", pirf_method_name(o->g.method)));
+  PIRF_TRY(pirf_attr_write_long(f, "steps", o->steps));
+  PIRF_TRY(pirf_attr_write_long(f, "seed", (long)o->seed));
+  PIRF_TRY(pirf_attr_write_long(f, "batch", o->batch));
+  PIRF_TRY(pirf_attr_write_long(f, "nfe", st->nfe));
+  PIRF_TRY(pirf_attr_write_long(f, "guidance_vjps", st->vjps));
+  PIRF_TRY(pirf_attr_write_long(f, "residual_gradients", st->residual_grads));
+  PIRF_TRY(pirf_attr_write_double(f, "seconds_per_sample", 1, &st->seconds_per_sample));
+  PIRF_TRY(pirf_attr_write_str(f, "checkpoint", o->checkpoint ? o->checkpoint : ""));
+  PIRF_TRY(pirf_attr_write_str(f, "weights", o->weights ? o->weights : ""));
+  PIRF_TRY(pirf_attr_write_double(f, "zeta", 1, &o->g.zeta));
+  PIRF_TRY(pirf_attr_write_double(f, "guided_fraction", 1, &o->g.guided_fraction));
+  PIRF_TRY(pirf_attr_write_long(f, "corrections", o->g.corrections));
+  PIRF_TRY(pirf_attr_write_double(f, "correction_zeta", 1, &o->g.correction_zeta));
+  PIRF_TRY(pirf_attr_write_long(f, "discretize_a", ph->discretize_a));
+  PIRF_TRY(pirf_attr_write_double(f, "residual_mse", 1, &st->mse));
+  PIRF_TRY(pirf_attr_write_double(f, "residual_mae", 1, &st->mae));
+  return 0;
+}
+
+typedef struct {
+  float *x, *phys, *R, *scratch;
+  double *sums; /* [2][batch]: per-sample sum R^2, sum |R| */
+  pirf_unet_work *work;
+  pirf_unet_tape *tapes[2];
+  pirf_samples_file sf;
+  int have_file;
+} sampler_mem;
+
+static void mem_free(sampler_mem *m) {
+  free(m->x);
+  free(m->phys);
+  free(m->R);
+  free(m->scratch);
+  free(m->sums);
+  pirf_unet_work_destroy(&m->work);
+  for (int s = 0; s < 2; s++) pirf_unet_tape_destroy(&m->tapes[s]);
+  if (m->have_file) pirf_samples_discard(&m->sf);
+}
+
+/* The residual of the batch in physical units, its per-sample sums (reduced over the space
+ * communicator) and the physical fields. */
+static int batch_outputs(pirf_physics *ph, int B, sampler_mem *m, int batch) {
+  const pirf_decomp *dc = ph->dc;
+  const int C = ph->pde->channels, Cr = ph->pde->residual_channels;
+  const size_t plane = (size_t)dc->xm * dc->ym, in = C * plane, out = Cr * plane;
+  for (int b = 0; b < B; b++) {
+    PIRF_TRY(ph->pde->residual(ph, m->x + b * in, m->R + b * out));
+    double s2 = 0, s1 = 0;
+    for (size_t k = 0; k < out; k++) {
+      double r = m->R[b * out + k];
+      s2 += r * r;
+      s1 += fabs(r);
+    }
+    m->sums[b] = s2;
+    m->sums[batch + b] = s1;
+    for (int c = 0; c < C; c++)
+      for (size_t k = 0; k < plane; k++)
+        m->phys[b * in + c * plane + k] =
+            (float)((m->x[b * in + c * plane + k] - ph->norm_shift[c]) / ph->norm_scale[c]);
+  }
+  PIRF_MPI(MPI_Allreduce(MPI_IN_PLACE, m->sums, 2 * batch, MPI_DOUBLE, MPI_SUM, dc->space));
+  return 0;
+}
+
+static int run(const pirf_config *cfg, const pirf_decomp *dc, pirf_physics *ph,
+               const pirf_unet *net, const float *params, const pirf_sample_opts *o,
+               pirf_fidelity *fid, pirf_sample_stats *st, sampler_mem *m) {
+  const int C = ph->pde->channels, Cr = ph->pde->residual_channels, B = o->batch, N = o->steps;
+  const size_t plane = (size_t)dc->xm * dc->ym, n = (size_t)B * C * plane;
+  const int guided = o->g.method != PIRF_METHOD_HEUN && o->g.zeta != 0;
+  double sigma[PIRF_MAX_STEPS + 1];
+  PIRF_USER_CHECK(B >= 1 && B <= PIRF_SAMPLE_MAX_BATCH,
+                  "a sampling batch holds 1 to %d samples, not %d", PIRF_SAMPLE_MAX_BATCH, B);
+  PIRF_USER_CHECK(N >= 1 && N <= PIRF_MAX_STEPS, "the sampler needs 1 to %d steps, not %d",
+                  PIRF_MAX_STEPS, N);
+  pirf_karras_sigmas(N, PIRF_SIGMA_MIN, PIRF_SIGMA_MAX, PIRF_RHO, sigma);
+
+  PIRF_ALLOC(m->x, n, "sample tiles");
+  PIRF_ALLOC(m->phys, n, "physical sample tiles");
+  PIRF_ALLOC(m->R, (size_t)B * Cr * plane, "residual tiles");
+  PIRF_ALLOC(m->scratch, 6 * n, "sampler scratch");
+  PIRF_ALLOC(m->sums, 2 * (size_t)B, "per-sample residual sums");
+  PIRF_TRY(pirf_unet_work_create(net, dc, B, guided, &m->work));
+  if (guided)
+    for (int s = 0; s < 2; s++) PIRF_TRY(pirf_unet_tape_create(net, dc, B, &m->tapes[s]));
+  if (o->path) {
+    PIRF_TRY(pirf_mkdir_parent(dc->world, o->path));
+    PIRF_TRY(pirf_samples_create(&m->sf, dc->world, o->path, o->samples, C, Cr, dc->H, dc->W));
+    m->have_file = 1;
+  }
+
+  const long nbatch = (o->samples + B - 1) / B, rounds = (nbatch + dc->ndata - 1) / dc->ndata;
+  const double npix = (double)Cr * dc->H * dc->W;
+  double tot[2] = {0, 0}, t_sample = 0;
+  pirf_guidance_cost cost = {0, 0, 0};
+  pirf_progress prog;
+  pirf_progress_begin(&prog, o->label ? o->label : "sample", "samples", o->samples);
+  for (long r = 0; r < rounds; r++) {
+    const long k = r * dc->ndata + dc->group;
+    const long first = k < nbatch ? k * B : 0;
+    const int count = k < nbatch ? (int)(o->samples - first < B ? o->samples - first : B) : 0;
+    double t0 = pirf_wtime();
+    if (count > 0) {
+      pirf_edm_denoiser d;
+      pirf_edm_denoiser_init(&d, net, m->work, params, count, (size_t)count * C * plane);
+      d.tapes[0] = m->tapes[0];
+      d.tapes[1] = m->tapes[1];
+      /* x-only vjps: no parameter gradient (grad = NULL, empty range) */
+      latents(dc, o->seed, first, count, C, sigma[0], m->x);
+      pirf_guidance_cost c = {0, 0, 0};
+      PIRF_TRY(pirf_guided_sample(&d.base, ph, count, sigma, N, &o->g, m->x, m->scratch, &c));
+      cost = c;
+    }
+    t_sample += pirf_wtime() - t0;
+    memset(m->sums, 0, 2 * (size_t)B * sizeof *m->sums);
+    if (count > 0) PIRF_TRY(batch_outputs(ph, count, m, B));
+    double mse[PIRF_SAMPLE_MAX_BATCH], mae[PIRF_SAMPLE_MAX_BATCH];
+    for (int b = 0; b < count; b++) {
+      mse[b] = m->sums[b] / npix;
+      mae[b] = m->sums[B + b] / npix;
+      if (dc->space_rank == 0) {
+        tot[0] += m->sums[b];
+        tot[1] += m->sums[B + b];
+      }
+    }
+    if (fid && count > 0) pirf_fidelity_add(fid, 0, count, m->x);
+    if (m->have_file) {
+      pirf_tile_block blk = {first, count, dc->xs, dc->xm, dc->ys, dc->ym};
+      const int writer = dc->space_rank == 0 && count > 0;
+      PIRF_TRY(pirf_samples_write(&m->sf, &blk, m->x, m->phys, m->R, writer ? mse : NULL,
+                                  writer ? mae : NULL));
+    }
+    long done = (r + 1) * dc->ndata * (long)B;
+    char extra[96];
+    snprintf(extra, sizeof extra, "batch residual MSE %.3e", count > 0 ? mse[0] : 0.0);
+    pirf_progress_update(&prog, done < o->samples ? done : o->samples, count > 0 ? extra : NULL);
+  }
+  PIRF_MPI(MPI_Allreduce(MPI_IN_PLACE, tot, 2, MPI_DOUBLE, MPI_SUM, dc->world));
+  PIRF_MPI(MPI_Allreduce(MPI_IN_PLACE, &t_sample, 1, MPI_DOUBLE, MPI_MAX, dc->world));
+  long c3[3] = {cost.nfe, cost.vjps, cost.residual_grads};
+  PIRF_MPI(MPI_Allreduce(MPI_IN_PLACE, c3, 3, MPI_LONG, MPI_MAX, dc->world));
+  st->mse = tot[0] / (npix * (double)o->samples);
+  st->mae = tot[1] / (npix * (double)o->samples);
+  st->seconds = t_sample;
+  st->seconds_per_sample = t_sample / (double)o->samples;
+  st->nfe = c3[0];
+  st->vjps = c3[1];
+  st->residual_grads = c3[2];
+  char extra[160];
+  snprintf(extra, sizeof extra, "residual MSE %.4e, MAE %.4e; %.3g s/sample; %ld NFE + %ld vjps",
+           st->mse, st->mae, st->seconds_per_sample, st->nfe, st->vjps);
+  pirf_progress_end(&prog, extra);
+  if (m->have_file) {
+    PIRF_TRY(write_attributes(m->sf.ds.file, cfg, ph, o, st));
+    m->have_file = 0;
+    PIRF_TRY(pirf_samples_commit(&m->sf));
+  }
+  return 0;
+}
+
+int pirf_sample_set(const pirf_config *cfg, const pirf_decomp *dc, pirf_physics *ph,
+                    const pirf_unet *net, const float *params, const pirf_sample_opts *o,
+                    pirf_fidelity *fid, pirf_sample_stats *st) {
+  sampler_mem m;
+  memset(&m, 0, sizeof m);
+  memset(st, 0, sizeof *st);
+  int err = run(cfg, dc, ph, net, params, o, fid, st, &m);
+  mem_free(&m);
+  return err;
+}
