@@ -158,7 +158,8 @@ static int bench_rows(pirf_bench *b, const pirf_config *cfg, const pirf_unet *ne
 
   /* forward-only first, with nothing but its own work allocated, so its max RSS means something */
   PIRF_TRY(pirf_unet_work_create(net, dc, B, 0, &c->wf));
-  PIRF_TRY(pirf_bench_row(b, "network forward (no tape)", shape, f.total * samples, run_forward, c));
+  PIRF_TRY(pirf_bench_row(b, "network forward (no tape)", shape, f.total * samples, run_forward,
+                          c));
   const double rss_fwd = max_rss_mib(b->comm);
   const size_t wf = pirf_unet_work_bytes(c->wf);
   pirf_unet_work_destroy(&c->wf);

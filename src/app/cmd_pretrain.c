@@ -126,8 +126,9 @@ static int train(pirf_config *cfg, trainer *t) {
   const pirf_pde *pde = pirf_pde_find(pirf_cfg_str(cfg, "pde.name"));
   PIRF_USER_CHECK(!pde || pde->channels == C,
                   "data.path '%s' holds %d-channel fields but pde.name = %s has %d channel%s; use "
-                  "the deck the data were generated with", data_path, C, pirf_cfg_str(cfg, "pde.name"),
-                  pde ? pde->channels : 0, pde && pde->channels == 1 ? "" : "s");
+                  "the deck the data were generated with", data_path, C,
+                  pirf_cfg_str(cfg, "pde.name"), pde ? pde->channels : 0,
+                  pde && pde->channels == 1 ? "" : "s");
 
   pirf_unet_config uc;
   PIRF_TRY(pirf_unet_config_from_deck(cfg, dc->H, C, &uc));

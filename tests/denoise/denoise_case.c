@@ -46,7 +46,8 @@ static void write_fields(const char *dir, const char *name, long N, int c, int r
   float *v = model_alloc(n);
   for (size_t i = 0; i < n; i++) v[i] = (float)model_rand(seed, 0, 0, (uint32_t)i);
   pirf_tile_block b = {0, N, 0, r, 0, r};
-  if (pirf_dataset_create(&ds, MPI_COMM_WORLD, path, N, c, r, r) || pirf_dataset_write(&ds, &b, v) ||
+  if (pirf_dataset_create(&ds, MPI_COMM_WORLD, path, N, c, r, r) ||
+      pirf_dataset_write(&ds, &b, v) ||
       pirf_dataset_commit(&ds))
     MPI_Abort(MPI_COMM_WORLD, 1);
   free(v);
@@ -147,7 +148,8 @@ static int check(const char *dir, double sig, const char *weights, int nfiles, c
   for (int i = 0; i < net.table.n; i++) {
     const pirf_param *p = &net.table.p[i];
     double rms = 0;
-    for (size_t e = 0; e < p->count; e++) rms += (double)params[p->offset + e] * params[p->offset + e];
+    for (size_t e = 0; e < p->count; e++)
+      rms += (double)params[p->offset + e] * params[p->offset + e];
     rms = sqrt(rms / (double)p->count);
     for (size_t e = 0; e < p->count; e++)
       u[p->offset + e] = (float)(0.02 * rms * model_rand(22, (uint32_t)i, 0, (uint32_t)e));
@@ -190,7 +192,8 @@ static int check(const char *dir, double sig, const char *weights, int nfiles, c
     }
     H5Fclose(f);
     const double dD = rel_diff(n, fD, D), ddx = rel_diff(n, fdx, dx);
-    const double fdx_ = model_dot(MPI_COMM_SELF, n, v, fdx), fgr = model_dot(MPI_COMM_SELF, P, u, fgrad);
+    const double fdx_ = model_dot(MPI_COMM_SELF, n, v, fdx);
+    const double fgr = model_dot(MPI_COMM_SELF, P, u, fgrad);
     printf("%s: D %.3g, vjp_input %.3g, vjp/* worst tensor %.3g (relative to the direct "
            "values); <v, vjp_input> %.8g, <u, vjp> %.8g\n", files[k], dD, ddx, gworst, fdx_, fgr);
     TEST_CHECK(dD <= 1e-5, "%s: /fields differs from pirf_edm_denoise by %g", files[k], dD);

@@ -76,7 +76,8 @@ int main(int argc, char **argv) {
   printf("EDM loss on %d fixed draws (per pixel and channel): before %.6g, after %.6g (%.1f%% "
          "lower); paired difference %.6g +- %.2g (standard error), %.1f standard errors\n",
          M, m0 / px, m1 / px, 100 * (1 - m1 / m0), md / px, se / px, md / se);
-  TEST_CHECK(md > 5 * se, "the loss fell by %.3g, only %.2f standard errors (%.3g)", md, md / se, se);
+  TEST_CHECK(md > 5 * se, "the loss fell by %.3g, only %.2f standard errors (%.3g)", md, md / se,
+             se);
   TEST_CHECK(m1 < 0.8 * m0, "the mean loss fell only from %.6g to %.6g", m0 / px, m1 / px);
   free(before), free(after), free(y);
   pirf_edm_loss_buf_destroy(&lb);
