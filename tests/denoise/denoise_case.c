@@ -3,7 +3,7 @@
  *   denoise_case make DIR
  *     DIR/ckpt.h5     a checkpoint of the tiny test network (model_harness.h: 16x16, Darcy's 2
  *                     channels, every module kind) with random weights (/ema and /net differ) and
- *                     its resolved deck; DIR/state/pretrain-state.h5 the same with Adam moments
+ *                     its resolved deck; ckpt_nodeck.h5 the same with an empty deck (PyTorch's); DIR/state/pretrain-state.h5 the same with Adam moments
  *     DIR/x.h5, g.h5  5 random fields and cotangents; x_c3.h5 (3 channels), x_r32.h5 (32x32),
  *                     g_n4.h5 (4 samples): inputs that do not fit
  *   denoise_case check DIR SIGMA ema|net Y.h5 [Y.h5 ...]
@@ -68,6 +68,9 @@ static int make(const char *dir) {
   mkdir(dir, 0775);
   snprintf(path, sizeof path, "%s/ckpt.h5", dir);
   if (pirf_checkpoint_write(path, MPI_COMM_WORLD, &net.table, &ck, deck)) return 1;
+  /* the same weights with an empty deck, as a checkpoint written from PyTorch has */
+  snprintf(path, sizeof path, "%s/ckpt_nodeck.h5", dir);
+  if (pirf_checkpoint_write(path, MPI_COMM_WORLD, &net.table, &ck, NULL)) return 1;
   /* a pretraining state of this network, for the resume-mismatch error test */
   ck.moments = (pirf_checkpoint_moments){0, P, 0, P, m, v, &t};
   snprintf(path, sizeof path, "%s/state", dir);

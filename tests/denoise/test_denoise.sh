@@ -2,7 +2,8 @@
 # denoise_matches_direct_evaluation_at_1_2_4_ranks: `pirf denoise` with a cotangent on the tiny
 # checkpoint of denoise_case (5 samples) at 1, 2 and 4 ranks, as tiles and as data groups, with
 # batches that do not divide the sample count; every output must equal the direct evaluation and
-# backward and agree with finite differences (denoise_case check). --weights net is checked too.
+# backward and agree with finite differences (denoise_case check). --weights net, and a checkpoint
+# without a stored deck (model keys on the command line, as for one written from PyTorch), too.
 # usage: test_denoise.sh PIRF MPIEXEC DENOISE_CASE DIR
 set -uo pipefail
 pirf=$1; mpiexec=$2; case_tool=$3; dir=$4
@@ -23,8 +24,13 @@ run 2 np2_groups --batch 2
 run 4 np4_tiles 'parallel.tiles=[2,2]'
 run 4 np4_groups --batch 1
 run 1 np1_net --weights net --batch 5
+# a checkpoint without a deck (written from PyTorch): the model keys come from the command line
+$mpiexec -n 2 "$pirf" denoise --checkpoint "$dir/ckpt_nodeck.h5" --input "$dir/x.h5" --sigma 0.7 \
+  --cotangent "$dir/g.h5" --output "$out/np2_nodeck.h5" model.channels=8 'model.channel_mult=[1,2]' \
+  model.num_blocks=1 'model.attn_resolutions=[8]' >"$out/log.txt" 2>&1 \
+  || { echo "FAIL: pirf denoise without a stored deck"; cat "$out/log.txt"; fail=1; }
 "$case_tool" check "$dir" 0.7 ema "$out"/np1.h5 "$out"/np2_tiles.h5 "$out"/np2_groups.h5 \
-  "$out"/np4_tiles.h5 "$out"/np4_groups.h5 || fail=1
+  "$out"/np4_tiles.h5 "$out"/np4_groups.h5 "$out"/np2_nodeck.h5 || fail=1
 "$case_tool" check "$dir" 0.7 net "$out"/np1_net.h5 || fail=1
 # data groups only (no tiles): each sample's arithmetic is the same, so D is identical bit for bit
 for f in np2_groups np4_groups; do
