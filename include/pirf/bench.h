@@ -12,10 +12,12 @@
  * shared machine do not distort (they stretch wall time, not CPU time). fn is collective over
  * b.comm. `flops` is the work of ONE call summed over all ranks of b.comm (0 for a row that is not
  * flop-bound). The peak is measured in CPU time too (min over ranks).
- * Adding a row for a new kernel (a network evaluation, a training step) means writing one fn and
- * one call. */
+ * Adding a row for a new kernel means writing one fn and one call. */
 #ifndef PIRF_BENCH_H
 #define PIRF_BENCH_H
+
+#include "pirf/config.h"
+#include "pirf/unet.h"
 
 #include <mpi.h>
 
@@ -32,5 +34,17 @@ int pirf_bench_begin(pirf_bench *b, MPI_Comm comm, int reps);
 int pirf_bench_row(pirf_bench *b, const char *name, const char *shape, double flops,
                    int (*fn)(void *ctx), void *ctx);
 int pirf_bench_end(pirf_bench *b);
+
+/* The counted FLOPs of one forward of the SongUNet F for one sample, by kind (src/app/
+ * bench_network.c says what is counted); backward = 2 x forward. */
+typedef struct {
+  double conv3x3, conv1x1, attention, linear, total;
+} pirf_unet_flop_count;
+void pirf_unet_flops(const pirf_unet *net, pirf_unet_flop_count *f);
+
+/* The whole-network rows for the deck's network at B samples per data group: one forward without
+ * tape, one taped forward + full backward, one training step (EDM loss, backward, sharded Adam,
+ * EMA); then the work, tape and parameter bytes and the peak RSS per rank. */
+int pirf_bench_network(pirf_bench *b, const pirf_config *cfg, int B);
 
 #endif

@@ -1,5 +1,11 @@
-/* `pirf bench DECK [key=value ...] [-bench_batch B] [-bench_reps N] [-bench_baseline 0|1]`:
+/* `pirf bench DECK [key=value ...] [-bench_batch B] [-bench_reps N] [-bench_baseline 0|1]
+ *             [-bench_conv 0|1] [-bench_network 0|1]`:
  * how fast this machine runs the network's kernels, against its own measured FP32 peak.
+ *
+ * Rows of the whole network (src/app/bench_network.c; -bench_network 0 skips them): one
+ * evaluation of the deck's EDM-preconditioned SongUNet, one taped forward + full backward, and one
+ * training step, with GFLOP/s from the counted FLOPs of all convolutions, linears and attention,
+ * and the memory per rank. -bench_conv 0 skips the convolution rows below.
  *
  * Rows: 3x3 convolution forward, backward-data (dx only) and backward-weights (dw and db) at each
  * U-Net level of the deck (channels = model.channels * model.channel_mult[l], resolution
@@ -13,8 +19,7 @@
  *
  * Set OPENBLAS_NUM_THREADS (and bind ranks to cores) explicitly when timing; see
  * docs/performance.md for why the "% peak" column uses CPU time.
- * To add a row (a network evaluation, a training step), write an int fn(void *ctx) and call
- * pirf_bench_row (pirf/bench.h). */
+ * To add a row, write an int fn(void *ctx) and call pirf_bench_row (pirf/bench.h). */
 #include "pirf/app.h"
 #include "pirf/bench.h"
 #include "pirf/check.h"
@@ -145,8 +150,10 @@ static int bench_conv(pirf_bench *b, const pirf_decomp *dc, int level, int B, in
 
 static int bench(pirf_config *cfg) {
   PetscInt B = 1, reps = 5;
-  PetscBool baseline = PETSC_TRUE;
+  PetscBool baseline = PETSC_TRUE, conv = PETSC_TRUE, network = PETSC_TRUE;
   PIRF_PETSC(PetscOptionsGetInt(NULL, NULL, "-bench_batch", &B, NULL));
+  PIRF_PETSC(PetscOptionsGetBool(NULL, NULL, "-bench_conv", &conv, NULL));
+  PIRF_PETSC(PetscOptionsGetBool(NULL, NULL, "-bench_network", &network, NULL));
   PIRF_PETSC(PetscOptionsGetBool(NULL, NULL, "-bench_baseline", &baseline, NULL));
   PIRF_PETSC(PetscOptionsGetInt(NULL, NULL, "-bench_reps", &reps, NULL));
   PIRF_USER_CHECK(B >= 1 && reps >= 1, "-bench_batch and -bench_reps must be positive");
@@ -161,13 +168,14 @@ static int bench(pirf_config *cfg) {
            getenv("OPENBLAS_NUM_THREADS") ? getenv("OPENBLAS_NUM_THREADS") : "(unset)");
   pirf_bench b;
   PIRF_TRY(pirf_bench_begin(&b, MPI_COMM_WORLD, (int)reps));
-  int err = 0;
-  for (int l = 0; l < levels && !err; l++) {
+  int err = network ? pirf_bench_network(&b, cfg, (int)B) : 0;
+  for (int l = 0; l < levels && !err && conv; l++) {
     int C = ch * (int)mult[l];
     err = bench_conv(&b, &dc, l, (int)B, C, C, 3, "", baseline);
   }
   pirf_decomp_destroy(&dc);
   PIRF_TRY(err);
+  if (!conv) return pirf_bench_end(&b);
   /* the reference shape, on the same tile layout */
   pirf_decomp ref;
   long tiles[2];

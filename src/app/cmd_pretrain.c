@@ -23,6 +23,7 @@
 #include "pirf/log.h"
 #include "pirf/stop.h"
 #include "pirf/optim.h"
+#include "pirf/physics.h"
 #include "pirf/rng.h"
 
 #include <math.h>
@@ -121,6 +122,14 @@ static int train(pirf_config *cfg, trainer *t) {
                   "data were generated with", data_path, t->ds.H, t->ds.W, dc->H);
   const int C = t->ds.C;
   const long N = t->ds.N;
+  /* the network's channels come from the data; they must be the PDE's, or fine-tuning (which
+   * builds the network from the PDE) could not load the result */
+  const pirf_pde *pde = pirf_pde_find(pirf_cfg_str(cfg, "pde.name"));
+  PIRF_USER_CHECK(!pde || pde->channels == C,
+                  "data.path '%s' holds %d-channel fields but pde.name = %s has %d channel%s; use "
+                  "the deck the data were generated with", data_path, C,
+                  pirf_cfg_str(cfg, "pde.name"), pde ? pde->channels : 0,
+                  pde && pde->channels == 1 ? "" : "s");
 
   pirf_unet_config uc;
   PIRF_TRY(pirf_unet_config_from_deck(cfg, dc->H, C, &uc));

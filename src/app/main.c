@@ -4,6 +4,7 @@
  *   pirf generate DECK [key=value ...] [-petsc_option ...]
  *   pirf info DECK [key=value ...]   the network: parameter counts per level
  *   pirf bench DECK [key=value ...] [-bench_batch B] [-bench_reps N]
+ *   pirf denoise --checkpoint C --input X.h5 --sigma S --output Y.h5 [--cotangent G.h5] (no deck)
  *   pirf keys                 the deck schema as a Markdown table
  *   pirf version
  *
@@ -24,6 +25,7 @@ typedef struct {
   const char *name;
   int (*run)(const char *deck, int nargs, char **args);
   const char *help;
+  int no_deck; /* takes --options instead of a deck (the deck comes from elsewhere) */
 } command;
 
 static const command commands[] = {
@@ -34,6 +36,7 @@ static const command commands[] = {
     {"evaluate", pirf_cmd_evaluate, "residual, fidelity and cost of base, PIRF and DPS (evaluation.json)"},
     {"info", pirf_cmd_info, "print the deck's network: parameter counts per level"},
     {"bench", pirf_cmd_bench, "time the network's kernels against this machine's measured peak"},
+    {"denoise", pirf_cmd_denoise, "D(x; sigma) of a checkpoint on a field file, and its vjp", 1},
 };
 static const int ncommands = (int)(sizeof commands / sizeof commands[0]);
 
@@ -68,13 +71,14 @@ int main(int argc, char **argv) {
         usage(stderr);
       }
       err = PIRF_ERR_USER;
-    } else if (argc < 3 || argv[2][0] == '-' || strchr(argv[2], '=')) {
+    } else if (!cmd->no_deck && (argc < 3 || argv[2][0] == '-' || strchr(argv[2], '='))) {
       if (rank == 0)
         fprintf(stderr, "pirf: error: '%s' needs an input deck: pirf %s DECK.yaml [key=value ...]\n",
                 cmd->name, cmd->name);
       err = PIRF_ERR_USER;
     } else {
-      err = cmd->run(argv[2], argc - 3, argv + 3);
+      const int skip = cmd->no_deck ? 2 : 3;
+      err = cmd->run(cmd->no_deck ? NULL : argv[2], argc - skip, argv + skip);
       if (err && err != PIRF_STOPPED && !pirf_error_is_collective()) {
         fprintf(stderr, "pirf: aborting the job after an error on rank %d\n", rank);
         MPI_Abort(MPI_COMM_WORLD, err);
