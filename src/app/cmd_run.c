@@ -2,8 +2,8 @@
  * already exists (delete the output, or pass run.force=true, to redo a stage). A job that hit its
  * wall-time limit is therefore resubmitted unchanged and continues where it stopped.
  *
- * Stages so far: generate (data set). Later stages (pretrain, finetune, evaluate) are appended to
- * the table as they land. */
+ * Stages so far: generate (data set), pretrain (base model). Later stages (finetune, evaluate) are
+ * appended to the table as they land. */
 #include "pirf/app.h"
 #include "pirf/check.h"
 #include "pirf/deck.h"
@@ -21,6 +21,7 @@ typedef struct {
 
 static const stage stages[] = {
     {"generate", pirf_stage_generate, pirf_deck_data_path},
+    {"pretrain", pirf_stage_pretrain, pirf_pretrain_output},
 };
 
 int pirf_cmd_run(const char *deck, int nargs, char **args) {
