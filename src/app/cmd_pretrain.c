@@ -192,8 +192,11 @@ static int train(pirf_config *cfg, trainer *t) {
   pirf_log("[pretrain] %ld images per step = %d data group%s x %ld (%ld round%s of %ld); %d x %d "
            "tiles; %.3f kimg\n", batch, dc->ndata, dc->ndata == 1 ? "" : "s", share, rounds,
            rounds == 1 ? "" : "s", micro, dc->px, dc->py, kimg);
+  /* The progress line counts this run's images, so that a resumed run's rate and ETA are right;
+   * its extra text gives the total in kimg. */
+  const long start_img = n_img < total_img ? n_img : total_img;
   pirf_progress prog;
-  pirf_progress_begin(&prog, "pretrain", "images", total_img);
+  pirf_progress_begin(&prog, "pretrain", "images", total_img - start_img);
   const size_t tile = (size_t)dc->xm * dc->ym;
   double t_last = pirf_wtime(), loss_acc = 0;
   long steps_acc = 0, bad_acc = 0;
@@ -246,8 +249,9 @@ static int train(pirf_config *cfg, trainer *t) {
         fflush(log);
       }
       char extra[128];
-      snprintf(extra, sizeof extra, "loss %.5g, lr %.3g", loss_acc / steps_acc, lr);
-      pirf_progress_update(&prog, n_img < total_img ? n_img : total_img, extra);
+      snprintf(extra, sizeof extra, "kimg %.3f, loss %.5g, lr %.3g", n_img / 1e3,
+               loss_acc / steps_acc, lr);
+      pirf_progress_update(&prog, (n_img < total_img ? n_img : total_img) - start_img, extra);
       t_last = now;
       loss_acc = 0;
       steps_acc = bad_acc = 0;
