@@ -43,7 +43,8 @@ pirf_expect_error(indivisible_grid 2 "size 30 is not a multiple of 4 = 2\\^\\(le
 pirf_expect_error(tiles_do_not_divide_ranks 2 "needs 3 ranks per sample, which does not divide the 2 ranks" 2
                   generate ${CMAKE_SOURCE_DIR}/input/quickstart.yaml parallel.tiles=[3,1])
 pirf_expect_error(too_many_tiles 2 "cannot be split into 4 tiles whose sides are multiples of 4" 4
-                  generate ${CMAKE_SOURCE_DIR}/input/quickstart.yaml grid.resolution=8 parallel.tiles=[4,1])
+                  generate ${CMAKE_SOURCE_DIR}/input/quickstart.yaml grid.resolution=8
+                  model.channel_mult=[1,2,2] parallel.tiles=[4,1])
 pirf_expect_error(override_without_equals 2 "'grid.resolution' is not an override. write key.sub=value" 1
                   generate ${CMAKE_SOURCE_DIR}/input/quickstart.yaml grid.resolution)
 pirf_expect_error(override_unknown_key 2 "command line: unknown key 'data.sampels'.*samples" 1

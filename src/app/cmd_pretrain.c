@@ -1,5 +1,7 @@
 /* `pirf pretrain DECK [key=value ...]`: train the EDM base model on the deck's data set
- * (PIRF-SPEC §3): EDM loss, sharded Adam with the LR ramp, EMA, checkpoints and resume.
+ * (PIRF-SPEC §3): EDM loss, sharded Adam with the LR ramp, EMA, checkpoints and resume. The
+ * optimizer settings are pretrain.lr, pretrain.lr_rampup_kimg, pretrain.ema_* (optim.* is
+ * fine-tuning's).
  *
  * One step takes pretrain.batch images (the global batch, split evenly over the data groups; each
  * group runs its share in rounds of pretrain.micro_batch, accumulating the gradient as EDM's
@@ -47,6 +49,16 @@ const pirf_cfg_spec pirf_pretrain_schema[] = {
      "thousands of images between checkpoints (pretrain-state.h5)"},
     {"pretrain.resume", PIRF_CFG_BOOL, "true", 0, 0, 0, 0, NULL,
      "continue from output.dir/pretrain-state.h5 when it exists"},
+    /* Pretraining's own optimizer settings: a deck that also fine-tunes (pirf run) keeps optim.*
+     * for fine-tuning, whose values differ (PIRF-SPEC §2.8 against §3). */
+    {"pretrain.lr", PIRF_CFG_REAL, "1e-3", 0, 1, 0, 0, NULL,
+     "pretraining's nominal Adam learning rate (EDM --lr; DiffusionPDE's models: 1e-3)"},
+    {"pretrain.lr_rampup_kimg", PIRF_CFG_REAL, "10000", 0, 1e9, 0, 0, NULL,
+     "pretraining's linear learning-rate warm-up in thousands of images (EDM: 10000); 0 = none"},
+    {"pretrain.ema_halflife_kimg", PIRF_CFG_REAL, "50", 0, 1e9, 0, 0, NULL,
+     "half-life of pretraining's weight EMA in thousands of images (DiffusionPDE --ema 0.05 Mimg)"},
+    {"pretrain.ema_rampup_ratio", PIRF_CFG_REAL, "0.05", 0, 1e3, 0, 0, NULL,
+     "pretraining's EMA ramp-up: half-life at most this fraction of the images seen; 0 = none"},
     {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL}};
 
 const char *pirf_pretrain_output(const pirf_config *cfg, char *buf, size_t len) {
@@ -100,8 +112,10 @@ static int train(pirf_config *cfg, trainer *t) {
   const long batch = pirf_cfg_int(cfg, "pretrain.batch");
   const uint32_t seed = (uint32_t)pirf_cfg_int(cfg, "pretrain.seed");
   const char *dir = pirf_cfg_str(cfg, "output.dir");
-  pirf_optim_settings os;
-  pirf_optim_settings_from_deck(cfg, &os);
+  pirf_optim_settings os = {pirf_cfg_real(cfg, "pretrain.lr"),
+                            pirf_cfg_real(cfg, "pretrain.lr_rampup_kimg"),
+                            pirf_cfg_real(cfg, "pretrain.ema_halflife_kimg"),
+                            pirf_cfg_real(cfg, "pretrain.ema_rampup_ratio")};
 
   PIRF_TRY(pirf_deck_decomp(cfg, MPI_COMM_WORLD, &t->dc));
   const pirf_decomp *dc = &t->dc;
@@ -188,8 +202,11 @@ static int train(pirf_config *cfg, trainer *t) {
   pirf_log("[pretrain] %ld images per step = %d data group%s x %ld (%ld round%s of %ld); %d x %d "
            "tiles; %.3f kimg\n", batch, dc->ndata, dc->ndata == 1 ? "" : "s", share, rounds,
            rounds == 1 ? "" : "s", micro, dc->px, dc->py, kimg);
+  /* The progress line counts this run's images, so that a resumed run's rate and ETA are right;
+   * its extra text gives the total in kimg. */
+  const long start_img = n_img < total_img ? n_img : total_img;
   pirf_progress prog;
-  pirf_progress_begin(&prog, "pretrain", "images", total_img);
+  pirf_progress_begin(&prog, "pretrain", "images", total_img - start_img);
   const size_t tile = (size_t)dc->xm * dc->ym;
   double t_last = pirf_wtime(), loss_acc = 0;
   long steps_acc = 0, bad_acc = 0;
@@ -242,8 +259,9 @@ static int train(pirf_config *cfg, trainer *t) {
         fflush(log);
       }
       char extra[128];
-      snprintf(extra, sizeof extra, "loss %.5g, lr %.3g", loss_acc / steps_acc, lr);
-      pirf_progress_update(&prog, n_img < total_img ? n_img : total_img, extra);
+      snprintf(extra, sizeof extra, "kimg %.3f, loss %.5g, lr %.3g", n_img / 1e3,
+               loss_acc / steps_acc, lr);
+      pirf_progress_update(&prog, (n_img < total_img ? n_img : total_img) - start_img, extra);
       t_last = now;
       loss_acc = 0;
       steps_acc = bad_acc = 0;

@@ -2,8 +2,7 @@
  * already exists (delete the output, or pass run.force=true, to redo a stage). A job that hit its
  * wall-time limit is therefore resubmitted unchanged and continues where it stopped.
  *
- * Stages so far: generate (data set). Later stages (pretrain, finetune, evaluate) are appended to
- * the table as they land. */
+ * Stages: generate (data set), pretrain (base.h5), finetune (pirf.h5), evaluate (evaluation.json). */
 #include "pirf/app.h"
 #include "pirf/check.h"
 #include "pirf/deck.h"
@@ -22,6 +21,7 @@ typedef struct {
 
 static const stage stages[] = {
     {"generate", pirf_stage_generate, pirf_deck_data_path},
+    {"pretrain", pirf_stage_pretrain, pirf_pretrain_output},
     {"evaluate", pirf_stage_evaluate, pirf_evaluate_output},
 };
 

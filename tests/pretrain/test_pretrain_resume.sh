@@ -16,7 +16,7 @@ trap 'rm -rf "$work"' EXIT
 deck=$src/input/burgers_quickstart.yaml
 common="grid.resolution=16 data.path=$work/d16.h5 model.channels=8 model.channel_mult=[1,2]"
 common+=" model.attn_resolutions=[8] pretrain.batch=4 pretrain.log_kimg=0.004 pretrain.seed=3"
-common+=" optim.lr_rampup_kimg=0.008 optim.lr=1e-3"
+common+=" pretrain.lr_rampup_kimg=0.008 pretrain.lr=1e-3"
 fail=0; pass=0
 check() { if eval "$2"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
 run() { local np=$1; shift; $mpiexec -n "$np" "$pirf" "$@" >"$work/out.txt" 2>&1 || { cat "$work/out.txt"; return 1; }; }
