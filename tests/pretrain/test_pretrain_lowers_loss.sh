@@ -16,7 +16,7 @@ $mpiexec -n 2 "$pirf" generate "$src/input/quickstart.yaml" $common data.samples
   >"$work/gen.txt" 2>&1 || { cat "$work/gen.txt"; echo "FAIL: generate"; exit 1; }
 $mpiexec -n 1 "$pirf" pretrain "$src/input/quickstart.yaml" $common output.dir=$work/run \
   pretrain.batch=4 pretrain.kimg=0.48 pretrain.seed=5 pretrain.log_kimg=0.12 \
-  pretrain.checkpoint_kimg=100 optim.lr=3e-3 optim.lr_rampup_kimg=0.04 \
+  pretrain.checkpoint_kimg=100 pretrain.lr=3e-3 pretrain.lr_rampup_kimg=0.04 \
   >"$work/pre.txt" 2>&1 || { cat "$work/pre.txt"; echo "FAIL: pretrain"; exit 1; }
 cat "$work/run/pretrain.jsonl"
 "$eval_tool" "$work/darcy16.h5" "$work/run/base.h5" 5 pde.name=darcy $model

@@ -13,8 +13,8 @@ trap 'rm -rf "$work"' EXIT
 deck=$src/input/quickstart.yaml
 common="grid.resolution=16 data.path=$work/d16.h5 data.samples=8 model.channels=8"
 common+=" model.channel_mult=[1,2] model.attn_resolutions=[8] model.num_blocks=1 pretrain.batch=4"
-common+=" pretrain.log_kimg=0.004 pretrain.checkpoint_kimg=1000 pretrain.seed=5 optim.lr=1e-3"
-common+=" optim.lr_rampup_kimg=0"
+common+=" pretrain.log_kimg=0.004 pretrain.checkpoint_kimg=1000 pretrain.seed=5 pretrain.lr=1e-3"
+common+=" pretrain.lr_rampup_kimg=0"
 fail=0; pass=0
 check() { if eval "$2"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
 $mpiexec -n 2 "$pirf" generate $deck $common >/dev/null 2>&1 || { echo "generate failed"; exit 1; }

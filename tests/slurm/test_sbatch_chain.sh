@@ -21,7 +21,7 @@ deck=$src/input/quickstart.yaml
 steps=400
 args=(grid.resolution=16 data.path=$D/d16.h5 data.samples=8 model.channels=8 model.channel_mult=[1,2]
       model.attn_resolutions=[8] model.num_blocks=1 pretrain.batch=4 pretrain.log_kimg=0.004
-      pretrain.checkpoint_kimg=1000 optim.lr_rampup_kimg=0 output.dir=$D/run
+      pretrain.checkpoint_kimg=1000 pretrain.lr_rampup_kimg=0 output.dir=$D/run
       pretrain.kimg=$(awk "BEGIN { print $steps * 4 / 1000 }"))
 mpiexec -n 2 "$pirf" generate "$deck" "${args[@]}" >/dev/null 2>&1 || { echo "generate failed"; exit 1; }
 
