@@ -13,12 +13,18 @@ int pirf_cmd_run(const char *deck, int nargs, char **args);
 int pirf_cmd_pretrain(const char *deck, int nargs, char **args);
 int pirf_cmd_info(const char *deck, int nargs, char **args);
 int pirf_cmd_bench(const char *deck, int nargs, char **args);
+int pirf_cmd_finetune(const char *deck, int nargs, char **args);
 
 int pirf_stage_generate(pirf_config *cfg);
 int pirf_stage_pretrain(pirf_config *cfg);
+int pirf_stage_finetune(pirf_config *cfg);
 /* The file that marks pretraining done: output.dir/base.h5. */
 const char *pirf_pretrain_output(const pirf_config *cfg, char *buf, size_t len);
 
+/* The fine-tuned model: output.dir/pirf.h5. */
+const char *pirf_finetune_output(const pirf_config *cfg, char *buf, size_t len);
+
 extern const pirf_cfg_spec pirf_pretrain_schema[];
+extern const pirf_cfg_spec pirf_finetune_schema[];
 
 #endif

@@ -45,6 +45,7 @@ typedef struct {
   uint32_t seed;
   long batch;          /* samples per iteration over the whole job */
   long micro;          /* samples per data group per round (0 = the whole share) */
+  int eval_only;       /* no tapes and no gradient: pirf_ft_loss only (monitoring) */
 } pirf_ft_config;
 
 /* Defaults of the reference (DRaFT-K, K = 2, N = 20, sigma 0.002..80, rho 7, ls 1, lambda 0). */

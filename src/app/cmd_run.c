@@ -2,7 +2,7 @@
  * already exists (delete the output, or pass run.force=true, to redo a stage). A job that hit its
  * wall-time limit is therefore resubmitted unchanged and continues where it stopped.
  *
- * Stages so far: generate (data set). Later stages (pretrain, finetune, evaluate) are appended to
+ * Stages so far: generate (data set), finetune (the fine-tuned checkpoint; pretrain goes before it). Later stages (pretrain, finetune, evaluate) are appended to
  * the table as they land. */
 #include "pirf/app.h"
 #include "pirf/check.h"
@@ -21,6 +21,7 @@ typedef struct {
 
 static const stage stages[] = {
     {"generate", pirf_stage_generate, pirf_deck_data_path},
+    {"finetune", pirf_stage_finetune, pirf_finetune_output},
 };
 
 int pirf_cmd_run(const char *deck, int nargs, char **args) {

@@ -45,6 +45,7 @@ const pirf_cfg_spec *const *pirf_deck_tables(void) {
     tables[n++] = pirf_model_schema;
     tables[n++] = pirf_optim_schema;
     tables[n++] = pirf_pretrain_schema;
+    tables[n++] = pirf_finetune_schema;
     tables[n] = NULL;
   }
   return tables;

@@ -93,23 +93,8 @@ void pirf_ft_destroy(pirf_ft *ft) {
   memset(ft, 0, sizeof *ft);
 }
 
-int pirf_ft_create(pirf_ft *ft, const pirf_unet *net, const pirf_decomp *dc, pirf_physics *ph,
-                   const pirf_ft_config *cfg, int pfirst, int pend) {
-  memset(ft, 0, sizeof *ft);
-  ft->net = net;
-  ft->dc = dc;
-  ft->ph = ph;
-  ft->cfg = *cfg;
-  ft->pfirst = pfirst;
-  ft->pend = pend;
-  const pirf_param_table *t = &net->table;
-  PIRF_USER_CHECK(pfirst >= 0 && pend > pfirst && pend <= t->n,
-                  "the trainable set is empty (finetune.trainable); choose decoder0, all or "
-                  "freeze_late on a network with more than one level");
-  ft->first = t->p[pfirst].offset;
-  ft->count = t->p[pend - 1].offset + t->p[pend - 1].count - ft->first;
-
-  const int nmax = cfg->random_schedule ? random_steps[2] : cfg->steps;
+/* How many differentiable steps and tapes the method needs at most (user checks). */
+static int plan_tapes(pirf_ft *ft, const pirf_ft_config *cfg, int nmax) {
   switch (cfg->method) {
   case PIRF_FT_DRAFT_K: ft->kmax = cfg->k; break;
   case PIRF_FT_DRAFT: ft->kmax = nmax; break;
@@ -131,6 +116,27 @@ int pirf_ft_create(pirf_ft *ft, const pirf_unet *net, const pirf_decomp *dc, pir
                   "draft-k with a smaller finetune.k or fewer finetune.steps",
                   pirf_ft_method_name(cfg->method), nmax, ft->ntapes, lv ? " + lv_inner" : "",
                   PIRF_MAX_TAPES);
+  return 0;
+}
+
+int pirf_ft_create(pirf_ft *ft, const pirf_unet *net, const pirf_decomp *dc, pirf_physics *ph,
+                   const pirf_ft_config *cfg, int pfirst, int pend) {
+  memset(ft, 0, sizeof *ft);
+  ft->net = net;
+  ft->dc = dc;
+  ft->ph = ph;
+  ft->cfg = *cfg;
+  ft->pfirst = pfirst;
+  ft->pend = pend;
+  const pirf_param_table *t = &net->table;
+  PIRF_USER_CHECK(pfirst >= 0 && pend > pfirst && pend <= t->n,
+                  "the trainable set is empty (finetune.trainable); choose decoder0, all or "
+                  "freeze_late on a network with more than one level");
+  ft->first = t->p[pfirst].offset;
+  ft->count = t->p[pend - 1].offset + t->p[pend - 1].count - ft->first;
+
+  const int nmax = cfg->random_schedule ? random_steps[2] : cfg->steps;
+  if (!cfg->eval_only) PIRF_TRY(plan_tapes(ft, cfg, nmax));
   PIRF_USER_CHECK(cfg->batch % dc->ndata == 0,
                   "finetune.batch = %ld is not a multiple of the %d data groups of this job; use a "
                   "multiple of %d", cfg->batch, dc->ndata, dc->ndata);
@@ -142,7 +148,7 @@ int pirf_ft_create(pirf_ft *ft, const pirf_unet *net, const pirf_decomp *dc, pir
 
   const int B = (int)ft->micro, C = ph->pde->channels;
   const size_t n = (size_t)B * C * dc->xm * dc->ym;
-  PIRF_TRY(pirf_unet_work_create(net, dc, B, 1, &ft->work));
+  PIRF_TRY(pirf_unet_work_create(net, dc, B, !cfg->eval_only, &ft->work));
   /* K = 1 with a range that starts after the input: the one tape records from the range on */
   ft->truncated = cfg->truncate && ft->kmax == 1 && pfirst > 0;
   for (int s = 0; s < ft->ntapes; s++) {
@@ -152,10 +158,11 @@ int pirf_ft_create(pirf_ft *ft, const pirf_unet *net, const pirf_decomp *dc, pir
       PIRF_TRY(pirf_unet_tape_create(net, dc, B, &ft->tapes[s]));
   }
   PIRF_ALLOC(ft->x, n, "the samples x_i");
-  PIRF_ALLOC(ft->xbar, n, "the samples' cotangent");
   PIRF_ALLOC(ft->scratch, 4 * n, "the sampler's scratch");
+  if (!cfg->eval_only) PIRF_ALLOC(ft->xbar, n, "the samples' cotangent");
+  if (cfg->eval_only) return 0;
   PIRF_ALLOC(ft->saved, (size_t)4 * ft->kmax * n, "the differentiable steps' saved tensors");
-  if (lv) PIRF_ALLOC(ft->lv, 3 * n, "DRaFT-LV's re-noised samples");
+  if (ft->ntapes > ft->lv_first) PIRF_ALLOC(ft->lv, 3 * n, "DRaFT-LV's re-noised samples");
   PIRF_ALLOC(ft->grad, t->total, "the gradient");
   return 0;
 }
@@ -201,13 +208,14 @@ static void fill_normal(const pirf_ft *ft, uint32_t stream, uint32_t step, long 
 /* One iteration, with gradient (taped) or without. */
 static int iterate(pirf_ft *ft, const float *params, const float *prefix, const float *ref,
                    long iter, int taped, pirf_ft_stats *st) {
+  PIRF_CHECK(!taped || !ft->cfg.eval_only, "a gradient of an evaluation-only fine-tuning object");
   const pirf_decomp *dc = ft->dc;
   const pirf_ft_config *c = &ft->cfg;
   int N, K;
   pirf_ft_schedule(c, iter, &N, &K);
   double sigma[PIRF_MAX_STEPS + 1];
   pirf_karras_sigmas(N, c->sigma_min, c->sigma_max, c->rho, sigma);
-  const int lv = c->method == PIRF_FT_DRAFT_LV ? c->lv_inner : 0;
+  const int lv = c->method == PIRF_FT_DRAFT_LV && !c->eval_only ? c->lv_inner : 0;
   /* every round's mean enters with weight nb / batch: the sum over rounds and data groups is the
    * mean over the global batch, whatever the layout */
   if (taped) memset(ft->grad + ft->first, 0, ft->count * sizeof *ft->grad);
