@@ -7,7 +7,8 @@
  *      the trainable range;
  *   3. on the world (tiles [1,1], [2,1], [1,2], [2,2] times data groups, micro-batches of 1) the
  *      world sum of the partial gradients and the loss equal the one-rank values, to 1e-4: the
- *      gradient is the mean over the global batch and the regularization enters once. */
+ *      gradient is the mean over the global batch and the regularization enters once; also with
+ *      dropout on the taped steps (masks keyed by the global sample). */
 #include "ft_harness.h"
 #include "testing.h"
 
@@ -82,15 +83,18 @@ int main(int argc, char **argv) {
     pirf_ft_method m;
     int k;
     long iter;
-  } cases[] = {{"draft-k K=1", PIRF_FT_DRAFT_K, 1, 3}, {"draft-k K=2", PIRF_FT_DRAFT_K, 2, 4},
-               {"draft K=N", PIRF_FT_DRAFT, 0, 5},     {"draft-lv", PIRF_FT_DRAFT_LV, 1, 6},
-               {"reft", PIRF_FT_REFT, 0, 7}};
+    int dropout; /* layouts only: masks keyed by the global sample */
+  } cases[] = {{"draft-k K=1", PIRF_FT_DRAFT_K, 1, 3, 0}, {"draft-k K=2", PIRF_FT_DRAFT_K, 2, 4, 0},
+               {"draft K=N", PIRF_FT_DRAFT, 0, 5, 0},     {"draft-lv", PIRF_FT_DRAFT_LV, 1, 6, 0},
+               {"reft", PIRF_FT_REFT, 0, 7, 0},           {"K=2 dropout", PIRF_FT_DRAFT_K, 2, 8, 1}};
   const int ncase = (int)(sizeof cases / sizeof cases[0]);
   for (int ci = 0; ci < ncase; ci++) {
     pirf_ft_config c = ft_small(cases[ci].m, cases[ci].k);
     c.lambda = 0.3;
+    c.dropout = cases[ci].dropout;
     pirf_ft_stats st;
     if (gradient(&self, ph_self, &c, pf, pe, cases[ci].iter, g, &st)) MPI_Abort(MPI_COMM_WORLD, 1);
+    if (c.dropout) goto layouts; /* the untaped loss has no dropout: no finite differences */
     /* 1. finite differences at the largest gradient entry of several tensors of the range */
     pirf_ft ft;
     if (pirf_ft_create(&ft, &net, &self, ph_self, &c, pf, pe)) MPI_Abort(MPI_COMM_WORLD, 1);
@@ -137,6 +141,7 @@ int main(int argc, char **argv) {
                  rel_diff(g, gw, P));
     }
 
+  layouts:
     /* 3. the same gradient on every layout of the world, micro-batches of one sample */
     const int layouts[4][2] = {{1, 1}, {2, 1}, {1, 2}, {2, 2}};
     for (int li = 0; li < 4; li++) {
