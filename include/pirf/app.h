@@ -16,9 +16,11 @@ int pirf_cmd_bench(const char *deck, int nargs, char **args);
 int pirf_cmd_sample(const char *deck, int nargs, char **args);
 int pirf_cmd_evaluate(const char *deck, int nargs, char **args);
 int pirf_cmd_denoise(const char *deck, int nargs, char **args); /* deck unused: see cmd_denoise.c */
+int pirf_cmd_finetune(const char *deck, int nargs, char **args);
 
 int pirf_stage_generate(pirf_config *cfg);
 int pirf_stage_pretrain(pirf_config *cfg);
+int pirf_stage_finetune(pirf_config *cfg);
 int pirf_stage_sample(pirf_config *cfg);
 int pirf_stage_evaluate(pirf_config *cfg);
 /* output.dir/evaluation.json: marks evaluation done. */
@@ -26,7 +28,11 @@ const char *pirf_evaluate_output(const pirf_config *cfg, char *buf, size_t len);
 /* The file that marks pretraining done: output.dir/base.h5. */
 const char *pirf_pretrain_output(const pirf_config *cfg, char *buf, size_t len);
 
+/* The fine-tuned model: output.dir/pirf.h5. */
+const char *pirf_finetune_output(const pirf_config *cfg, char *buf, size_t len);
+
 extern const pirf_cfg_spec pirf_pretrain_schema[];
 extern const pirf_cfg_spec pirf_sample_schema[], pirf_evaluate_schema[];
+extern const pirf_cfg_spec pirf_finetune_schema[];
 
 #endif

@@ -37,6 +37,10 @@ static inline size_t pirf_heun_scratch_floats(const pirf_denoiser *d) { return 4
  * sigma[0] when first = 0) and x_N on return. */
 int pirf_heun_steps(pirf_denoiser *d, const double *sigma, int N, int first, float *x,
                     float *scratch);
+/* Steps first..last-1 of the N-step sampler only (the no-gradient prefix of a DRaFT-K chain:
+ * last = N - K); pirf_heun_steps is last = N. */
+int pirf_heun_steps_range(pirf_denoiser *d, const double *sigma, int N, int first, int last,
+                          float *x, float *scratch);
 
 /* Steps first..N-1 with every evaluation taped (slots 0, 1, ... in order: step i uses slots for
  * its Euler evaluation and, except on the last step, its Heun correction), keeping what the

@@ -22,6 +22,7 @@ typedef struct {
 static const stage stages[] = {
     {"generate", pirf_stage_generate, pirf_deck_data_path},
     {"pretrain", pirf_stage_pretrain, pirf_pretrain_output},
+    {"finetune", pirf_stage_finetune, pirf_finetune_output},
     {"evaluate", pirf_stage_evaluate, pirf_evaluate_output},
 };
 

@@ -2,6 +2,7 @@
  *
  *   pirf run DECK [key=value ...]        the whole pipeline, skipping finished stages
  *   pirf generate DECK [key=value ...] [-petsc_option ...]
+ *   pirf finetune DECK [key=value ...]   PIRF fine-tuning of the pretrained model
  *   pirf info DECK [key=value ...]   the network: parameter counts per level
  *   pirf bench DECK [key=value ...] [-bench_batch B] [-bench_reps N]
  *   pirf denoise --checkpoint C --input X.h5 --sigma S --output Y.h5 [--cotangent G.h5] (no deck)
@@ -32,6 +33,7 @@ static const command commands[] = {
     {"run", pirf_cmd_run, "the whole pipeline, skipping stages whose outputs exist"},
     {"generate", pirf_cmd_generate, "solve the deck's PDE and write the data set (data.path)"},
     {"pretrain", pirf_cmd_pretrain, "train the EDM base model on the data set (output.dir/base.h5)"},
+    {"finetune", pirf_cmd_finetune, "PIRF: fine-tune the base model with the physics reward (output.dir/pirf.h5)"},
     {"sample", pirf_cmd_sample, "draw samples from a checkpoint (heun, dps or cocogen guidance)"},
     {"evaluate", pirf_cmd_evaluate, "residual, fidelity and cost of base, PIRF and DPS (evaluation.json)"},
     {"info", pirf_cmd_info, "print the deck's network: parameter counts per level"},

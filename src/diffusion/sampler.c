@@ -45,9 +45,14 @@ static void heun_correct(size_t n, float *x, const float *xe, const float *D1, c
 
 int pirf_heun_steps(pirf_denoiser *d, const double *sigma, int N, int first, float *x,
                     float *scratch) {
+  return pirf_heun_steps_range(d, sigma, N, first, N, x, scratch);
+}
+
+int pirf_heun_steps_range(pirf_denoiser *d, const double *sigma, int N, int first, int last,
+                          float *x, float *scratch) {
   size_t n = d->n;
   float *D1 = scratch, *xe = scratch + n, *D2 = scratch + 2 * n;
-  for (int i = first; i < N; i++) {
+  for (int i = first; i < last; i++) {
     PIRF_TRY(d->eval(d, x, sigma[i], D1));
     heun_euler_part(n, x, D1, sigma[i], sigma[i + 1], xe);
     if (i < N - 1) {

@@ -1,0 +1,386 @@
+/* `pirf finetune DECK [key=value ...]`: PIRF fine-tuning of the pretrained EDM model with the
+ * physics reward (PIRF-SPEC §2.3-2.9; the algorithm is src/diffusion/pirf.c).
+ *
+ * Starts from finetune.base (default output.dir/base.h5, its /ema); theta_ref of the weight
+ * regularization is that loaded base (the paper's intent, not the reference code's random init).
+ * One iteration takes finetune.batch fresh latents over the whole job (split evenly over the data
+ * groups, run in rounds of finetune.micro_batch), one Adam step on the trainable range only (the
+ * optimizer's moments exist for that range only), one EMA update. Data-free: no data set is read.
+ *
+ * Outputs in output.dir: pirf-state.h5 (checkpoint every finetune.checkpoint_iterations and at the
+ * end; a run resumes from it, bit-identically at the same layout), pirf.h5 (the same, once the run
+ * is complete: /net is the fine-tuned model, /ema its EMA, /ref the base), finetune.jsonl (one JSON
+ * object per log interval: iter, loss, residual_mse, reg, lr, sec_per_iter, plus the evaluations
+ * of finetune.eval_samples samples of the plain N-step sampler before and after training).
+ *
+ *   mpiexec -n 2 pirf finetune input/quickstart.yaml finetune.iterations=100 */
+#include "pirf/app.h"
+#include "pirf/check.h"
+#include "pirf/checkpoint.h"
+#include "pirf/deck.h"
+#include "pirf/finetune.h"
+#include "pirf/log.h"
+#include "pirf/optim.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+const pirf_cfg_spec pirf_finetune_schema[] = {
+    {"finetune.method", PIRF_CFG_ENUM, "draft-k", 0, 0, 0, 0, "draft-k|draft|reft|draft-lv",
+     "which sampler steps carry gradients: the last k (draft-k), all (draft), a random number per "
+     "iteration (reft), the last one plus re-noised terms (draft-lv)"},
+    {"finetune.k", PIRF_CFG_INT, "2", 1, 4096, 0, 0, NULL, "differentiable steps of draft-k"},
+    {"finetune.steps", PIRF_CFG_INT, "20", 1, 4096, 0, 0, NULL, "sampler steps N"},
+    {"finetune.random_schedule", PIRF_CFG_BOOL, "false", 0, 0, 0, 0, NULL,
+     "draw N from {20, 40, 80} every iteration"},
+    {"finetune.sigma_min", PIRF_CFG_REAL, "0.002", 1e-6, 1e3, 0, 0, NULL, "smallest noise level"},
+    {"finetune.sigma_max", PIRF_CFG_REAL, "80", 1e-6, 1e4, 0, 0, NULL, "largest noise level"},
+    {"finetune.rho", PIRF_CFG_REAL, "7", 0.1, 100, 0, 0, NULL, "Karras schedule exponent"},
+    {"finetune.batch", PIRF_CFG_INT, "40", 1, 1e7, 0, 0, NULL,
+     "samples per iteration over the whole job; a multiple of the data groups"},
+    {"finetune.micro_batch", PIRF_CFG_INT, "0", 0, 64, 0, 0, NULL,
+     "samples per data group per round (memory); 0 = the whole share"},
+    {"finetune.iterations", PIRF_CFG_INT, "1000", 0, 1e9, 0, 0, NULL,
+     "optimizer steps (reference: 4500 at batch 40 for Darcy)"},
+    {"finetune.lr", PIRF_CFG_REAL, "1e-4", 0, 1, 0, 0, NULL, "nominal Adam learning rate"},
+    {"finetune.lr_rampup_kimg", PIRF_CFG_REAL, "0", 0, 1e9, 0, 0, NULL,
+     "linear warm-up over this many thousand images; 0 = off (the reference inherits 10000, which "
+     "keeps its effective lr near 1e-6)"},
+    {"finetune.ema_halflife_kimg", PIRF_CFG_REAL, "50", 0, 1e9, 0, 0, NULL,
+     "EMA half-life in thousands of images"},
+    {"finetune.ema_rampup_ratio", PIRF_CFG_REAL, "0.05", 0, 1e3, 0, 0, NULL,
+     "EMA ramp-up (half-life at most this fraction of the images seen); 0 = none"},
+    {"finetune.trainable", PIRF_CFG_ENUM, "decoder0", 0, 0, 0, 0, "decoder0|all|freeze_late",
+     "trained parameters: the full-resolution decoder level (layer-wise truncation), all, or the "
+     "decoder levels below full resolution"},
+    {"finetune.truncate", PIRF_CFG_BOOL, "true", 0, 0, 0, 0, NULL,
+     "with K = 1 record the tape from the trainable range on only (no input gradient)"},
+    {"finetune.weight_reg", PIRF_CFG_REAL, "0", 0, 1e9, 0, 0, NULL,
+     "lambda of lambda * sum_p ||theta_p - theta_p^base||_2 over trainable tensors (reference 0)"},
+    {"finetune.dropout", PIRF_CFG_REAL, "-1", -1, 0.99, 0, 0, NULL,
+     "dropout rate on the differentiable steps; -1 = model.dropout (the reference's train mode)"},
+    {"finetune.lv_inner_steps", PIRF_CFG_INT, "2", 1, 32, 0, 0, NULL,
+     "re-noise/denoise terms of draft-lv"},
+    {"finetune.loss_scaling", PIRF_CFG_REAL, "1", 1e-30, 1e30, 0, 0, NULL,
+     "multiplies the reward loss (reference --ls)"},
+    {"finetune.base", PIRF_CFG_STRING, "\"\"", 0, 0, 0, 0, NULL,
+     "pretrained checkpoint; empty = output.dir/base.h5"},
+    {"finetune.base_group", PIRF_CFG_ENUM, "ema", 0, 0, 0, 0, "ema|net",
+     "which weights of the base checkpoint to start from"},
+    {"finetune.checkpoint_iterations", PIRF_CFG_INT, "100", 1, 1e9, 0, 0, NULL,
+     "iterations between checkpoints (pirf-state.h5)"},
+    {"finetune.log_iterations", PIRF_CFG_INT, "10", 1, 1e9, 0, 0, NULL,
+     "iterations between log lines (finetune.jsonl)"},
+    {"finetune.eval_samples", PIRF_CFG_INT, "0", 0, 1e6, 0, 0, NULL,
+     "samples of the plain sampler whose residual is logged before and after training; 0 = none"},
+    {"finetune.seed", PIRF_CFG_INT, "0", 0, 2147483647, 0, 0, NULL,
+     "seed of latents, schedule draws, DRaFT-LV noise and dropout"},
+    {"finetune.resume", PIRF_CFG_BOOL, "true", 0, 0, 0, 0, NULL,
+     "continue from output.dir/pirf-state.h5 when it exists"},
+    {"finetune.bench", PIRF_CFG_BOOL, "false", 0, 0, 0, 0, NULL,
+     "run one iteration, print the memory per rank (tapes, work, maxrss) and exit"},
+    {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL}};
+
+const char *pirf_finetune_output(const pirf_config *cfg, char *buf, size_t len) {
+  snprintf(buf, len, "%s/pirf.h5", pirf_cfg_str(cfg, "output.dir"));
+  return buf;
+}
+
+typedef struct {
+  pirf_decomp dc;
+  pirf_unet net;
+  pirf_physics *ph;
+  pirf_ft ft, ev;
+  pirf_adam opt;
+  float *params, *ema, *ref;
+  int have_net, have_dc;
+} tuner;
+
+static void tuner_destroy(tuner *t) {
+  pirf_ft_destroy(&t->ft);
+  pirf_ft_destroy(&t->ev);
+  pirf_adam_destroy(&t->opt);
+  pirf_physics_destroy(&t->ph);
+  if (t->have_net) pirf_unet_destroy(&t->net);
+  free(t->params);
+  free(t->ema);
+  free(t->ref);
+  if (t->have_dc) pirf_decomp_destroy(&t->dc);
+}
+
+static int write_state(const char *path, tuner *t, long iter, long n_img, uint32_t seed,
+                       const char *deck) {
+  pirf_adam *o = &t->opt;
+  pirf_checkpoint ck = {t->params, t->ema, t->ref, {o->first, o->count, o->lo, o->n, o->m, o->v, &o->t},
+                        iter, n_img, {seed, (uint64_t)iter, 0, 0}};
+  return pirf_checkpoint_write(path, MPI_COMM_WORLD, &t->net.table, &ck, deck);
+}
+
+/* The plain N-step sampler's residual on fixed latents (iteration index far from training's) and,
+ * for a two-valued coefficient (Darcy's a), the mean distance to the nearest allowed value as a
+ * fraction of their gap. */
+static int evaluate(tuner *t, const float *w, double *mse, double *level) {
+  pirf_ft_stats st;
+  PIRF_TRY(pirf_ft_loss(&t->ev, w, NULL, NULL, 0x7fffffffL, &st));
+  *mse = st.residual_mse;
+  *level = -1;
+  const pirf_pde *pde = t->ph->pde;
+  if (pde->levels_channel < 0 || pde->levels[0] == pde->levels[1]) return 0;
+  /* one round holds the group's whole share (micro = share), so ft->x has every sample */
+  const int c = pde->levels_channel, C = pde->channels;
+  const size_t tile = (size_t)t->dc.xm * t->dc.ym;
+  const double lo = pde->levels[0], hi = pde->levels[1], gap = fabs(hi - lo);
+  double s[2] = {0, 0};
+  for (long b = 0; b < t->ev.share; b++)
+    for (size_t k = 0; k < tile; k++) {
+      double a = (t->ev.x[((size_t)b * C + c) * tile + k] - t->ph->norm_shift[c]) /
+                 t->ph->norm_scale[c];
+      s[0] += fmin(fabs(a - lo), fabs(a - hi)) / gap;
+      s[1] += 1;
+    }
+  PIRF_MPI(MPI_Allreduce(MPI_IN_PLACE, s, 2, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD));
+  *level = s[0] / s[1];
+  return 0;
+}
+
+static void print_memory(tuner *t, const char *what) {
+  size_t tapes = 0;
+  for (int s = 0; s < t->ft.ntapes; s++) tapes += pirf_unet_tape_bytes(t->ft.tapes[s]);
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  double v[3] = {(double)tapes, (double)pirf_unet_work_bytes(t->ft.work), ru.ru_maxrss / 1024.0};
+  MPI_Allreduce(MPI_IN_PLACE, v, 3, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+  pirf_log("[finetune] memory per rank (max over ranks) %s: %d tape%s %.3f MiB, work %.3f MiB, "
+           "maxrss %.1f MiB\n", what, t->ft.ntapes, t->ft.ntapes == 1 ? "" : "s",
+           v[0] / 1048576.0, v[1] / 1048576.0, v[2]);
+}
+
+static int run(pirf_config *cfg, tuner *t) {
+  const char *dir = pirf_cfg_str(cfg, "output.dir");
+  const uint32_t seed = (uint32_t)pirf_cfg_int(cfg, "finetune.seed");
+  pirf_ft_config fc = pirf_ft_defaults();
+  const char *method = pirf_cfg_str(cfg, "finetune.method");
+  for (int m = PIRF_FT_DRAFT_K; m <= PIRF_FT_DRAFT_LV; m++)
+    if (!strcmp(method, pirf_ft_method_name((pirf_ft_method)m))) fc.method = (pirf_ft_method)m;
+  fc.k = (int)pirf_cfg_int(cfg, "finetune.k");
+  fc.steps = (int)pirf_cfg_int(cfg, "finetune.steps");
+  fc.random_schedule = pirf_cfg_bool(cfg, "finetune.random_schedule");
+  fc.lv_inner = (int)pirf_cfg_int(cfg, "finetune.lv_inner_steps");
+  fc.sigma_min = pirf_cfg_real(cfg, "finetune.sigma_min");
+  fc.sigma_max = pirf_cfg_real(cfg, "finetune.sigma_max");
+  fc.rho = pirf_cfg_real(cfg, "finetune.rho");
+  fc.loss_scaling = pirf_cfg_real(cfg, "finetune.loss_scaling");
+  fc.lambda = pirf_cfg_real(cfg, "finetune.weight_reg");
+  fc.truncate = pirf_cfg_bool(cfg, "finetune.truncate");
+  fc.seed = seed;
+  fc.batch = pirf_cfg_int(cfg, "finetune.batch");
+  fc.micro = pirf_cfg_int(cfg, "finetune.micro_batch");
+  PIRF_USER_CHECK(fc.sigma_min < fc.sigma_max,
+                  "finetune.sigma_min (%g) must be smaller than finetune.sigma_max (%g)",
+                  fc.sigma_min, fc.sigma_max);
+
+  PIRF_TRY(pirf_deck_decomp(cfg, MPI_COMM_WORLD, &t->dc));
+  t->have_dc = 1;
+  const pirf_decomp *dc = &t->dc;
+  PIRF_TRY(pirf_physics_create(cfg, dc, &t->ph));
+  const int C = t->ph->pde->channels;
+  pirf_unet_config uc;
+  PIRF_TRY(pirf_unet_config_from_deck(cfg, dc->H, C, &uc));
+  const double drop = pirf_cfg_real(cfg, "finetune.dropout");
+  if (drop >= 0) uc.dropout = drop;
+  fc.dropout = uc.dropout > 0;
+  PIRF_TRY(pirf_unet_create(&uc, &t->net));
+  t->have_net = 1;
+  int pf, pe;
+  PIRF_TRY(pirf_ft_trainable_range(&t->net, pirf_cfg_str(cfg, "finetune.trainable"), &pf, &pe));
+  PIRF_TRY(pirf_ft_create(&t->ft, &t->net, dc, t->ph, &fc, pf, pe));
+  const long neval = pirf_cfg_int(cfg, "finetune.eval_samples");
+  if (neval > 0) {
+    pirf_ft_config ec = fc;
+    ec.eval_only = 1;
+    ec.lambda = 0; /* the residual alone */
+    ec.batch = neval;
+    ec.micro = 0;
+    ec.random_schedule = 0;
+    PIRF_TRY(pirf_ft_create(&t->ev, &t->net, dc, t->ph, &ec, pf, pe));
+  }
+  const size_t P = t->net.table.total;
+  PIRF_ALLOC(t->params, P, "the network weights");
+  PIRF_ALLOC(t->ema, P, "the EMA weights");
+  PIRF_ALLOC(t->ref, P, "the base weights");
+  PIRF_TRY(pirf_adam_create(&t->opt, MPI_COMM_WORLD, t->ft.first, t->ft.count, NULL));
+
+  char base[4200], state[4200], final[4200], logpath[4200];
+  const char *bp = pirf_cfg_str(cfg, "finetune.base");
+  if (*bp)
+    snprintf(base, sizeof base, "%s", bp);
+  else
+    snprintf(base, sizeof base, "%s/base.h5", dir);
+  snprintf(state, sizeof state, "%s/pirf-state.h5", dir);
+  snprintf(logpath, sizeof logpath, "%s/finetune.jsonl", dir);
+  pirf_finetune_output(cfg, final, sizeof final);
+  const int bench = pirf_cfg_bool(cfg, "finetune.bench");
+  if (!bench) PIRF_TRY(pirf_mkdir_p(MPI_COMM_WORLD, dir));
+
+  long iter = 0, n_img = 0;
+  int resume = !bench && pirf_cfg_bool(cfg, "finetune.resume") && access(state, R_OK) == 0;
+  PIRF_MPI(MPI_Bcast(&resume, 1, MPI_INT, 0, MPI_COMM_WORLD));
+  if (resume) {
+    pirf_adam *o = &t->opt;
+    pirf_checkpoint ck = {t->params, t->ema, t->ref,
+                          {o->first, o->count, o->lo, o->n, o->m, o->v, &o->t}, 0, 0, {0}};
+    PIRF_TRY(pirf_checkpoint_read(state, MPI_COMM_WORLD, &t->net.table, &ck, NULL));
+    PIRF_USER_CHECK(ck.rng[0] == seed,
+                    "'%s' was written with finetune.seed = %llu, but this run has %u; resume with "
+                    "the same seed, or remove the file (or set finetune.resume=false) to start over",
+                    state, (unsigned long long)ck.rng[0], seed);
+    iter = ck.step;
+    n_img = ck.n_img;
+    pirf_log("[finetune] resuming from %s at iteration %ld\n", state, iter);
+  } else {
+    int have = access(base, R_OK) == 0;
+    PIRF_MPI(MPI_Bcast(&have, 1, MPI_INT, 0, MPI_COMM_WORLD));
+    PIRF_USER_CHECK(have || bench,
+                    "the base checkpoint '%s' does not exist; run `pirf pretrain` first or set "
+                    "finetune.base to a pretrained checkpoint", base);
+    if (have) {
+      PIRF_TRY(pirf_checkpoint_read_weights(base, MPI_COMM_WORLD, &t->net.table,
+                                            pirf_cfg_str(cfg, "finetune.base_group"), t->params));
+    } else {
+      pirf_unet_init_params(&t->net, seed, t->params); /* bench: memory does not need weights */
+    }
+    memcpy(t->ema, t->params, P * sizeof *t->ema);
+    memcpy(t->ref, t->params, P * sizeof *t->ref);
+  }
+
+  pirf_optim_settings os = {pirf_cfg_real(cfg, "finetune.lr"),
+                            pirf_cfg_real(cfg, "finetune.lr_rampup_kimg"),
+                            pirf_cfg_real(cfg, "finetune.ema_halflife_kimg"),
+                            pirf_cfg_real(cfg, "finetune.ema_rampup_ratio")};
+  const long total = pirf_cfg_int(cfg, "finetune.iterations");
+  const long log_every = pirf_cfg_int(cfg, "finetune.log_iterations");
+  const long ckpt_every = pirf_cfg_int(cfg, "finetune.checkpoint_iterations");
+  pirf_log("[finetune] %s, N = %d%s, %s: %zu of %zu parameters trainable (table %d..%d), %d tape%s%s\n",
+           pirf_ft_method_name(fc.method), fc.steps, fc.random_schedule ? " (random)" : "",
+           pirf_cfg_str(cfg, "finetune.trainable"), t->ft.count, P, pf, pe, t->ft.ntapes,
+           t->ft.ntapes == 1 ? "" : "s", t->ft.truncated ? " (truncated)" : "");
+  pirf_log("[finetune] %ld samples per iteration = %d data group%s x %ld (rounds of %ld); %d x %d "
+           "tiles; base %s\n", fc.batch, dc->ndata, dc->ndata == 1 ? "" : "s", t->ft.share,
+           t->ft.micro, dc->px, dc->py, resume ? "(from the state)" : base);
+
+  if (bench) {
+    pirf_ft_stats st;
+    print_memory(t, "after setup");
+    PIRF_TRY(pirf_ft_gradient(&t->ft, t->params, t->ref, 0, &st));
+    print_memory(t, "after one iteration");
+    return 0;
+  }
+
+  char *deck_yaml = pirf_config_to_yaml(cfg);
+  FILE *log = NULL;
+  if (dc->world_rank == 0) log = fopen(logpath, resume ? "a" : "w");
+  int log_ok = dc->world_rank != 0 || log != NULL;
+  PIRF_MPI(MPI_Bcast(&log_ok, 1, MPI_INT, 0, MPI_COMM_WORLD));
+  if (!log_ok) free(deck_yaml);
+  PIRF_USER_CHECK(log_ok, "cannot open the fine-tuning log '%s' for writing", logpath);
+
+  int err = 0;
+  if (neval > 0 && !resume) {
+    double mse, level;
+    err = evaluate(t, t->params, &mse, &level);
+    if (!err) {
+      pirf_log("[finetune] base: residual MSE %.6g over %ld samples (N = %d)%s", mse, neval,
+               fc.steps, level >= 0 ? "" : "\n");
+      if (level >= 0) pirf_log(", coefficient off its two values by %.4f of their gap\n", level);
+      if (log) fprintf(log, "{\"eval\": \"base\", \"iter\": 0, \"residual_mse\": %.8g, "
+                            "\"level_offset\": %.6g}\n", mse, level);
+    }
+  }
+  pirf_progress prog;
+  pirf_progress_begin(&prog, "finetune", "iterations", total);
+  double t_last = pirf_wtime(), acc[3] = {0, 0, 0};
+  long nacc = 0, bad_acc = 0;
+  while (iter < total && !err) {
+    const double lr = pirf_lr_at(os.lr, os.lr_rampup_kimg, (double)n_img);
+    pirf_ft_stats st;
+    err = pirf_ft_gradient(&t->ft, t->params, t->ref, iter, &st);
+    long bad = 0;
+    /* the partial gradients already sum to the gradient of the global mean: scale 1 */
+    if (!err) err = pirf_adam_step(&t->opt, t->params, t->ft.grad, 1.0, lr, &bad);
+    if (err) break;
+    const double beta = pirf_ema_beta((double)n_img, (double)fc.batch, os.ema_halflife_kimg,
+                                      os.ema_rampup_ratio);
+    /* frozen tensors equal the base in both arenas: only the range moves */
+    pirf_ema_update(t->ema + t->ft.first, t->params + t->ft.first, t->ft.count, beta);
+    n_img += fc.batch;
+    iter++;
+    acc[0] += st.loss;
+    acc[1] += st.residual_mse;
+    acc[2] += st.reg;
+    nacc++;
+    bad_acc += bad;
+    if (iter % log_every == 0 || iter == total) {
+      double now = pirf_wtime(), sec = (now - t_last) / (double)nacc;
+      if (log) {
+        fprintf(log, "{\"iter\": %ld, \"loss\": %.8g, \"residual_mse\": %.8g, \"reg\": %.6g, "
+                     "\"lr\": %.6g, \"N\": %d, \"K\": %d, \"nonfinite\": %ld, \"sec_per_iter\": %.4g}\n",
+                iter, acc[0] / nacc, acc[1] / nacc, acc[2] / nacc, lr, st.N, st.K, bad_acc, sec);
+        fflush(log);
+      }
+      char extra[160];
+      snprintf(extra, sizeof extra, "reward %.5g, residual MSE %.5g, %.3g s/it", -acc[0] / nacc,
+               acc[1] / nacc, sec);
+      pirf_progress_update(&prog, iter, extra);
+      t_last = now;
+      acc[0] = acc[1] = acc[2] = 0;
+      nacc = bad_acc = 0;
+    }
+    if (iter % ckpt_every == 0 || iter == total)
+      err = write_state(state, t, iter, n_img, seed, deck_yaml);
+  }
+  if (!err) {
+    pirf_progress_end(&prog, NULL);
+    if (neval > 0) {
+      double mse[2], level[2];
+      err = evaluate(t, t->params, &mse[0], &level[0]);
+      if (!err) err = evaluate(t, t->ema, &mse[1], &level[1]);
+      for (int w = 0; w < 2 && !err; w++) {
+        pirf_log("[finetune] fine-tuned %s: residual MSE %.6g over %ld samples (N = %d)%s",
+                 w ? "EMA" : "net", mse[w], neval, fc.steps, level[w] >= 0 ? "" : "\n");
+        if (level[w] >= 0)
+          pirf_log(", coefficient off its two values by %.4f of their gap\n", level[w]);
+        if (log) fprintf(log, "{\"eval\": \"%s\", \"iter\": %ld, \"residual_mse\": %.8g, "
+                              "\"level_offset\": %.6g}\n", w ? "ema" : "net", iter, mse[w], level[w]);
+      }
+    }
+    if (!err) err = write_state(final, t, iter, n_img, seed, deck_yaml);
+    if (!err) pirf_log("[finetune] wrote %s (iteration %ld)\n", final, iter);
+  }
+  if (log) fclose(log);
+  free(deck_yaml);
+  PIRF_TRY(err);
+  return 0;
+}
+
+int pirf_stage_finetune(pirf_config *cfg) {
+  tuner t;
+  memset(&t, 0, sizeof t);
+  int err = run(cfg, &t);
+  tuner_destroy(&t);
+  return err;
+}
+
+int pirf_cmd_finetune(const char *deck, int nargs, char **args) {
+  pirf_config *cfg = NULL;
+  int err = pirf_deck_load(deck, nargs, args, &cfg);
+  if (!err) {
+    pirf_log_set_level((int)pirf_cfg_int(cfg, "output.verbosity"));
+    err = pirf_stage_finetune(cfg);
+  }
+  pirf_config_destroy(&cfg);
+  return err;
+}
