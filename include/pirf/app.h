@@ -8,15 +8,10 @@
 
 #include <stddef.h>
 
-int pirf_cmd_generate(const char *deck, int nargs, char **args);
 int pirf_cmd_run(const char *deck, int nargs, char **args);
-int pirf_cmd_pretrain(const char *deck, int nargs, char **args);
 int pirf_cmd_info(const char *deck, int nargs, char **args);
 int pirf_cmd_bench(const char *deck, int nargs, char **args);
-int pirf_cmd_sample(const char *deck, int nargs, char **args);
-int pirf_cmd_evaluate(const char *deck, int nargs, char **args);
 int pirf_cmd_denoise(const char *deck, int nargs, char **args); /* deck unused: see cmd_denoise.c */
-int pirf_cmd_finetune(const char *deck, int nargs, char **args);
 
 int pirf_stage_generate(pirf_config *cfg);
 int pirf_stage_pretrain(pirf_config *cfg);

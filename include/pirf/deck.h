@@ -6,12 +6,16 @@
 #include "pirf/config.h"
 #include "pirf/decomp.h"
 
+#include <hdf5.h>
+
 /* Every schema table of the program, NULL-terminated. */
 const pirf_cfg_spec *const *pirf_deck_tables(void);
 
 /* Load `deck` with `args` (key=value overrides; PETSc options starting with '-' and their values
  * are skipped here because PETSc reads them). */
 int pirf_deck_load(const char *deck, int nargs, char **args, pirf_config **cfg);
+/* Load `deck` with its overrides, set the log level, run `stage` on it (a subcommand). */
+int pirf_run_stage(const char *deck, int nargs, char **args, int (*stage)(pirf_config *cfg));
 /* The rank layout the deck asks for (grid.resolution, parallel.tiles, model levels). */
 int pirf_deck_decomp(const pirf_config *cfg, MPI_Comm world, pirf_decomp *dc);
 /* data.path, or data/<pde.name>.h5 when it is empty. */
@@ -20,6 +24,11 @@ const char *pirf_deck_data_path(const pirf_config *cfg, char *buf, size_t len);
 int pirf_mkdir_p(MPI_Comm comm, const char *dir);
 /* Create the parent directory of a file path. */
 int pirf_mkdir_parent(MPI_Comm comm, const char *path);
+
+/* The attributes every field file carries (data sets, samples): the resolved deck, the PDE, its
+ * channels, centring, normalization, grid spacing and resolution, the version. Collective. */
+struct pirf_physics;
+int pirf_write_field_attributes(hid_t f, const pirf_config *cfg, const struct pirf_physics *ph);
 
 extern const pirf_cfg_spec pirf_app_schema[];
 extern const pirf_cfg_spec pirf_model_schema[];

@@ -416,14 +416,3 @@ int pirf_stage_evaluate(pirf_config *cfg) {
   free(ev);
   return err;
 }
-
-int pirf_cmd_evaluate(const char *deck, int nargs, char **args) {
-  pirf_config *cfg = NULL;
-  int err = pirf_deck_load(deck, nargs, args, &cfg);
-  if (!err) {
-    pirf_log_set_level((int)pirf_cfg_int(cfg, "output.verbosity"));
-    err = pirf_stage_evaluate(cfg);
-  }
-  pirf_config_destroy(&cfg);
-  return err;
-}

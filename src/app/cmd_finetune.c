@@ -20,6 +20,7 @@
 #include "pirf/deck.h"
 #include "pirf/finetune.h"
 #include "pirf/log.h"
+#include "pirf/stop.h"
 #include "pirf/optim.h"
 
 #include <math.h>
@@ -341,6 +342,15 @@ static int run(pirf_config *cfg, tuner *t) {
     }
     if (iter % ckpt_every == 0 || iter == total)
       err = write_state(state, t, iter, n_img, seed, deck_yaml);
+    if (!err && iter < total && pirf_stop_requested(MPI_COMM_WORLD)) {
+      /* a batch system's warning signal: save where we are and let the job script resubmit */
+      err = write_state(state, t, iter, n_img, seed, deck_yaml);
+      if (!err) {
+        pirf_log("[finetune] stop requested (signal): wrote %s at iteration %ld; rerun the same "
+                 "command to resume\n", state, iter);
+        err = PIRF_STOPPED;
+      }
+    }
   }
   if (!err) {
     pirf_progress_end(&prog, NULL);
@@ -362,6 +372,7 @@ static int run(pirf_config *cfg, tuner *t) {
   }
   if (log) fclose(log);
   free(deck_yaml);
+  if (err == PIRF_STOPPED) return err; /* not a failure: no traceback */
   PIRF_TRY(err);
   return 0;
 }
@@ -371,16 +382,5 @@ int pirf_stage_finetune(pirf_config *cfg) {
   memset(&t, 0, sizeof t);
   int err = run(cfg, &t);
   tuner_destroy(&t);
-  return err;
-}
-
-int pirf_cmd_finetune(const char *deck, int nargs, char **args) {
-  pirf_config *cfg = NULL;
-  int err = pirf_deck_load(deck, nargs, args, &cfg);
-  if (!err) {
-    pirf_log_set_level((int)pirf_cfg_int(cfg, "output.verbosity"));
-    err = pirf_stage_finetune(cfg);
-  }
-  pirf_config_destroy(&cfg);
   return err;
 }

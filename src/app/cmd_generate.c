@@ -18,26 +18,12 @@
 /* The attributes every data set carries (ARCHITECTURE.md, file formats). */
 static int write_attributes(pirf_dataset *ds, const pirf_physics *ph, const pirf_config *cfg,
                             double mse, double mae, double sec_per_sample) {
-  const pirf_pde *pde = ph->pde;
   hid_t f = ds->file;
-  char *yaml = pirf_config_to_yaml(cfg);
-  PIRF_CHECK(yaml, "out of memory writing the resolved deck");
-  int err = pirf_attr_write_str(f, "deck", yaml);
-  free(yaml);
-  PIRF_TRY(err);
-  PIRF_TRY(pirf_attr_write_str(f, "pde", pde->name));
-  PIRF_TRY(pirf_attr_write_str(f, "channel_names", pde->channel_names));
-  PIRF_TRY(pirf_attr_write_str(f, "centring", pde->centring));
-  PIRF_TRY(pirf_attr_write_str(f, "normalization", "x = scale * physical + shift, per channel"));
-  PIRF_TRY(pirf_attr_write_double(f, "norm_scale", pde->channels, ph->norm_scale));
-  PIRF_TRY(pirf_attr_write_double(f, "norm_shift", pde->channels, ph->norm_shift));
-  PIRF_TRY(pirf_attr_write_double(f, "grid_spacing", 1, &ph->h));
-  PIRF_TRY(pirf_attr_write_long(f, "resolution", ds->H));
+  PIRF_TRY(pirf_write_field_attributes(f, cfg, ph));
   PIRF_TRY(pirf_attr_write_long(f, "seed", (long)ph->seed));
   PIRF_TRY(pirf_attr_write_double(f, "residual_mse", 1, &mse));
   PIRF_TRY(pirf_attr_write_double(f, "residual_mae", 1, &mae));
   PIRF_TRY(pirf_attr_write_double(f, "generator_seconds_per_sample", 1, &sec_per_sample));
-  PIRF_TRY(pirf_attr_write_str(f, "pirf_version", PIRF_VERSION));
   return 0;
 }
 
@@ -103,15 +89,4 @@ int pirf_stage_generate(pirf_config *cfg) {
   pirf_physics_destroy(&ph);
   pirf_decomp_destroy(&dc);
   return 0;
-}
-
-int pirf_cmd_generate(const char *deck, int nargs, char **args) {
-  pirf_config *cfg = NULL;
-  int err = pirf_deck_load(deck, nargs, args, &cfg);
-  if (!err) {
-    pirf_log_set_level((int)pirf_cfg_int(cfg, "output.verbosity"));
-    err = pirf_stage_generate(cfg);
-  }
-  pirf_config_destroy(&cfg);
-  return err;
 }

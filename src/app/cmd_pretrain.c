@@ -297,14 +297,3 @@ int pirf_stage_pretrain(pirf_config *cfg) {
   trainer_destroy(&t);
   return err;
 }
-
-int pirf_cmd_pretrain(const char *deck, int nargs, char **args) {
-  pirf_config *cfg = NULL;
-  int err = pirf_deck_load(deck, nargs, args, &cfg);
-  if (!err) {
-    pirf_log_set_level((int)pirf_cfg_int(cfg, "output.verbosity"));
-    err = pirf_stage_pretrain(cfg);
-  }
-  pirf_config_destroy(&cfg);
-  return err;
-}

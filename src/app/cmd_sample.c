@@ -100,14 +100,3 @@ int pirf_stage_sample(pirf_config *cfg) {
   pirf_decomp_destroy(&dc);
   return err;
 }
-
-int pirf_cmd_sample(const char *deck, int nargs, char **args) {
-  pirf_config *cfg = NULL;
-  int err = pirf_deck_load(deck, nargs, args, &cfg);
-  if (!err) {
-    pirf_log_set_level((int)pirf_cfg_int(cfg, "output.verbosity"));
-    err = pirf_stage_sample(cfg);
-  }
-  pirf_config_destroy(&cfg);
-  return err;
-}

@@ -3,6 +3,8 @@
 
 #include "pirf/app.h"
 #include "pirf/check.h"
+#include "pirf/dataset.h"
+#include "pirf/log.h"
 #include "pirf/optim.h"
 #include "pirf/physics.h"
 
@@ -69,6 +71,17 @@ int pirf_deck_load(const char *deck, int nargs, char **args, pirf_config **cfg) 
   return err;
 }
 
+int pirf_run_stage(const char *deck, int nargs, char **args, int (*stage)(pirf_config *cfg)) {
+  pirf_config *cfg = NULL;
+  int err = pirf_deck_load(deck, nargs, args, &cfg);
+  if (!err) {
+    pirf_log_set_level((int)pirf_cfg_int(cfg, "output.verbosity"));
+    err = stage(cfg);
+  }
+  pirf_config_destroy(&cfg);
+  return err;
+}
+
 int pirf_deck_decomp(const pirf_config *cfg, MPI_Comm world, pirf_decomp *dc) {
   long tiles[2], mult[8];
   pirf_cfg_int_list(cfg, "parallel.tiles", tiles, 2);
@@ -117,4 +130,23 @@ int pirf_mkdir_parent(MPI_Comm comm, const char *path) {
   if (!slash) return 0;
   *slash = 0;
   return pirf_mkdir_p(comm, buf);
+}
+
+int pirf_write_field_attributes(hid_t f, const pirf_config *cfg, const pirf_physics *ph) {
+  const pirf_pde *pde = ph->pde;
+  char *yaml = pirf_config_to_yaml(cfg);
+  PIRF_CHECK(yaml, "out of memory writing the resolved deck");
+  int err = pirf_attr_write_str(f, "deck", yaml);
+  free(yaml);
+  PIRF_TRY(err);
+  PIRF_TRY(pirf_attr_write_str(f, "pde", pde->name));
+  PIRF_TRY(pirf_attr_write_str(f, "channel_names", pde->channel_names));
+  PIRF_TRY(pirf_attr_write_str(f, "centring", pde->centring));
+  PIRF_TRY(pirf_attr_write_str(f, "normalization", "x = scale * physical + shift, per channel"));
+  PIRF_TRY(pirf_attr_write_double(f, "norm_scale", pde->channels, ph->norm_scale));
+  PIRF_TRY(pirf_attr_write_double(f, "norm_shift", pde->channels, ph->norm_shift));
+  PIRF_TRY(pirf_attr_write_double(f, "grid_spacing", 1, &ph->h));
+  PIRF_TRY(pirf_attr_write_long(f, "resolution", ph->dc->H));
+  PIRF_TRY(pirf_attr_write_str(f, "pirf_version", PIRF_VERSION));
+  return 0;
 }

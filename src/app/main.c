@@ -22,20 +22,28 @@
 #include <stdio.h>
 #include <string.h>
 
+/* A command is either a pipeline stage (main loads the deck and its overrides, then calls it) or a
+ * function that parses its own arguments (run, info, bench, denoise). */
 typedef struct {
   const char *name;
   int (*run)(const char *deck, int nargs, char **args);
   const char *help;
   int no_deck; /* takes --options instead of a deck (the deck comes from elsewhere) */
+  int (*stage)(pirf_config *cfg);
 } command;
 
 static const command commands[] = {
     {"run", pirf_cmd_run, "the whole pipeline, skipping stages whose outputs exist"},
-    {"generate", pirf_cmd_generate, "solve the deck's PDE and write the data set (data.path)"},
-    {"pretrain", pirf_cmd_pretrain, "train the EDM base model on the data set (output.dir/base.h5)"},
-    {"finetune", pirf_cmd_finetune, "PIRF: fine-tune the base model with the physics reward (output.dir/pirf.h5)"},
-    {"sample", pirf_cmd_sample, "draw samples from a checkpoint (heun, dps or cocogen guidance)"},
-    {"evaluate", pirf_cmd_evaluate, "residual, fidelity and cost of base, PIRF and DPS (evaluation.json)"},
+    {"generate", NULL, "solve the deck's PDE and write the data set (data.path)", 0,
+     pirf_stage_generate},
+    {"pretrain", NULL, "train the EDM base model on the data set (output.dir/base.h5)", 0,
+     pirf_stage_pretrain},
+    {"finetune", NULL, "PIRF: fine-tune the base model with the physics reward (output.dir/pirf.h5)", 0,
+     pirf_stage_finetune},
+    {"sample", NULL, "draw samples from a checkpoint (heun, dps or cocogen guidance)", 0,
+     pirf_stage_sample},
+    {"evaluate", NULL, "residual, fidelity and cost of base, PIRF and DPS (evaluation.json)", 0,
+     pirf_stage_evaluate},
     {"info", pirf_cmd_info, "print the deck's network: parameter counts per level"},
     {"bench", pirf_cmd_bench, "time the network's kernels against this machine's measured peak"},
     {"denoise", pirf_cmd_denoise, "D(x; sigma) of a checkpoint on a field file, and its vjp", 1},
@@ -80,7 +88,8 @@ int main(int argc, char **argv) {
       err = PIRF_ERR_USER;
     } else {
       const int skip = cmd->no_deck ? 2 : 3;
-      err = cmd->run(cmd->no_deck ? NULL : argv[2], argc - skip, argv + skip);
+      err = cmd->stage ? pirf_run_stage(argv[2], argc - 3, argv + 3, cmd->stage)
+                       : cmd->run(cmd->no_deck ? NULL : argv[2], argc - skip, argv + skip);
       if (err && err != PIRF_STOPPED && !pirf_error_is_collective()) {
         fprintf(stderr, "pirf: aborting the job after an error on rank %d\n", rank);
         MPI_Abort(MPI_COMM_WORLD, err);

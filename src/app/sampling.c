@@ -51,21 +51,7 @@ static void latents(const pirf_decomp *dc, uint32_t seed, long first, int B, int
 
 static int write_attributes(hid_t f, const pirf_config *cfg, const pirf_physics *ph,
                             const pirf_sample_opts *o, const pirf_sample_stats *st) {
-  const pirf_pde *pde = ph->pde;
-  char *yaml = pirf_config_to_yaml(cfg);
-  PIRF_CHECK(yaml, "out of memory writing the resolved deck");
-  int err = pirf_attr_write_str(f, "deck", yaml);
-  free(yaml);
-  PIRF_TRY(err);
-  PIRF_TRY(pirf_attr_write_str(f, "pde", pde->name));
-  PIRF_TRY(pirf_attr_write_str(f, "channel_names", pde->channel_names));
-  PIRF_TRY(pirf_attr_write_str(f, "centring", pde->centring));
-  PIRF_TRY(pirf_attr_write_str(f, "normalization", "x = scale * physical + shift, per channel"));
-  PIRF_TRY(pirf_attr_write_double(f, "norm_scale", pde->channels, ph->norm_scale));
-  PIRF_TRY(pirf_attr_write_double(f, "norm_shift", pde->channels, ph->norm_shift));
-  PIRF_TRY(pirf_attr_write_double(f, "grid_spacing", 1, &ph->h));
-  PIRF_TRY(pirf_attr_write_long(f, "resolution", ph->dc->H));
-  PIRF_TRY(pirf_attr_write_str(f, "pirf_version", PIRF_VERSION));
+  PIRF_TRY(pirf_write_field_attributes(f, cfg, ph));
   PIRF_TRY(pirf_attr_write_str(f, "method", pirf_method_name(o->g.method)));
   PIRF_TRY(pirf_attr_write_long(f, "steps", o->steps));
   PIRF_TRY(pirf_attr_write_long(f, "seed", (long)o->seed));
