@@ -83,11 +83,12 @@ double pirf_ema_beta(double n_img, double batch, double halflife_kimg, double ra
  * passing ema + first, net + first, count). Local: every rank updates its replica identically. */
 void pirf_ema_update(float *ema, const float *net, size_t n, double beta);
 
-/* Deck keys of the `optim` section and their values. */
-extern const pirf_cfg_spec pirf_optim_schema[];
+/* A stage's optimizer settings: the keys <section>.lr, .lr_rampup_kimg, .ema_halflife_kimg and
+ * .ema_rampup_ratio (section "pretrain" or "finetune"; each declares them in its schema table). */
 typedef struct {
   double lr, lr_rampup_kimg, ema_halflife_kimg, ema_rampup_ratio;
 } pirf_optim_settings;
-void pirf_optim_settings_from_deck(const pirf_config *cfg, pirf_optim_settings *s);
+void pirf_optim_settings_from_deck(const pirf_config *cfg, const char *section,
+                                   pirf_optim_settings *s);
 
 #endif

@@ -258,10 +258,8 @@ static int run(pirf_config *cfg, tuner *t) {
     memcpy(t->ref, t->params, P * sizeof *t->ref);
   }
 
-  pirf_optim_settings os = {pirf_cfg_real(cfg, "finetune.lr"),
-                            pirf_cfg_real(cfg, "finetune.lr_rampup_kimg"),
-                            pirf_cfg_real(cfg, "finetune.ema_halflife_kimg"),
-                            pirf_cfg_real(cfg, "finetune.ema_rampup_ratio")};
+  pirf_optim_settings os;
+  pirf_optim_settings_from_deck(cfg, "finetune", &os);
   const long total = pirf_cfg_int(cfg, "finetune.iterations");
   const long log_every = pirf_cfg_int(cfg, "finetune.log_iterations");
   const long ckpt_every = pirf_cfg_int(cfg, "finetune.checkpoint_iterations");

@@ -1,7 +1,7 @@
 /* `pirf pretrain DECK [key=value ...]`: train the EDM base model on the deck's data set
  * (PIRF-SPEC §3): EDM loss, sharded Adam with the LR ramp, EMA, checkpoints and resume. The
- * optimizer settings are pretrain.lr, pretrain.lr_rampup_kimg, pretrain.ema_* (optim.* is
- * fine-tuning's).
+ * optimizer settings are pretrain.lr, pretrain.lr_rampup_kimg, pretrain.ema_* (fine-tuning has
+ * its own finetune.*).
  *
  * One step takes pretrain.batch images (the global batch, split evenly over the data groups; each
  * group runs its share in rounds of pretrain.micro_batch, accumulating the gradient as EDM's
@@ -49,8 +49,8 @@ const pirf_cfg_spec pirf_pretrain_schema[] = {
      "thousands of images between checkpoints (pretrain-state.h5)"},
     {"pretrain.resume", PIRF_CFG_BOOL, "true", 0, 0, 0, 0, NULL,
      "continue from output.dir/pretrain-state.h5 when it exists"},
-    /* Pretraining's own optimizer settings: a deck that also fine-tunes (pirf run) keeps optim.*
-     * for fine-tuning, whose values differ (PIRF-SPEC §2.8 against §3). */
+    /* Pretraining's own optimizer settings: a deck that also fine-tunes (pirf run) has finetune.*
+     * with other values (PIRF-SPEC §2.8 against §3). */
     {"pretrain.lr", PIRF_CFG_REAL, "1e-3", 0, 1, 0, 0, NULL,
      "pretraining's nominal Adam learning rate (EDM --lr; DiffusionPDE's models: 1e-3)"},
     {"pretrain.lr_rampup_kimg", PIRF_CFG_REAL, "10000", 0, 1e9, 0, 0, NULL,
@@ -112,10 +112,8 @@ static int train(pirf_config *cfg, trainer *t) {
   const long batch = pirf_cfg_int(cfg, "pretrain.batch");
   const uint32_t seed = (uint32_t)pirf_cfg_int(cfg, "pretrain.seed");
   const char *dir = pirf_cfg_str(cfg, "output.dir");
-  pirf_optim_settings os = {pirf_cfg_real(cfg, "pretrain.lr"),
-                            pirf_cfg_real(cfg, "pretrain.lr_rampup_kimg"),
-                            pirf_cfg_real(cfg, "pretrain.ema_halflife_kimg"),
-                            pirf_cfg_real(cfg, "pretrain.ema_rampup_ratio")};
+  pirf_optim_settings os;
+  pirf_optim_settings_from_deck(cfg, "pretrain", &os);
 
   PIRF_TRY(pirf_deck_decomp(cfg, MPI_COMM_WORLD, &t->dc));
   const pirf_decomp *dc = &t->dc;

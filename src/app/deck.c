@@ -5,7 +5,6 @@
 #include "pirf/check.h"
 #include "pirf/dataset.h"
 #include "pirf/log.h"
-#include "pirf/optim.h"
 #include "pirf/physics.h"
 
 #include <errno.h>
@@ -45,7 +44,6 @@ const pirf_cfg_spec *const *pirf_deck_tables(void) {
       if (pirf_pde_registry[i]->schema) tables[n++] = pirf_pde_registry[i]->schema;
     tables[n++] = pirf_app_schema;
     tables[n++] = pirf_model_schema;
-    tables[n++] = pirf_optim_schema;
     tables[n++] = pirf_pretrain_schema;
     tables[n++] = pirf_sample_schema;
     tables[n++] = pirf_evaluate_schema;

@@ -17,7 +17,7 @@ work=$(mktemp -d finetune_test.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 deck=$src/input/quickstart.yaml
 common="grid.resolution=16 data.path=$work/d16.h5 model.channels=8 model.channel_mult=[1,2]"
-common+=" model.attn_resolutions=[8] pretrain.batch=2 pretrain.seed=3 optim.lr_rampup_kimg=0"
+common+=" model.attn_resolutions=[8] pretrain.batch=2 pretrain.seed=3 pretrain.lr_rampup_kimg=0"
 common+=" output.dir=$work/base"
 ft="finetune.steps=4 finetune.k=2 finetune.batch=2 finetune.log_iterations=1 finetune.lr=1e-3"
 ft+=" finetune.base=$work/base/base.h5 finetune.weight_reg=0.01 finetune.eval_samples=2"
