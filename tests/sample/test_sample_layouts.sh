@@ -2,8 +2,9 @@
 # sampler_output_is_rank_layout_invariant: `pirf sample` on a tiny random network (16x16 Darcy,
 # 8 channels, 2 levels; 6 samples in batches of 4, so the last batch is partial) writes the same
 # samples at 1 rank, 2 ranks (2 data groups, batches round-robin) and 4 ranks (2x2 tiles; DPS also
-# [2,1] tiles x 2 groups): bit for bit across data groups, to 1e-5 across tiles (sums in another
-# order). The same for DPS guidance (guided_fraction 0.5: 3 guided steps, 2 vjps each except the
+# [2,1] tiles x 2 groups): bit for bit across data groups, to 2e-4 across tiles (sums in another
+# order; the samples reach |x| ~ 8 after 11 float32 evaluations of a random network, and which
+# OpenBLAS kernel runs (OPENBLAS_CORETYPE) moves the tiled result by up to ~1e-5 relative). The same for DPS guidance (guided_fraction 0.5: 3 guided steps, 2 vjps each except the
 # last) and CoCoGen; guidance changes the samples and lowers the guided residual; the file has the
 # cost attributes; /net differs from /ema.
 # usage: test_sample_layouts.sh PIRF MAKE_CHECKPOINT MPIEXEC SOURCE_DIR
@@ -31,8 +32,8 @@ for m in heun dps; do
   check "$m on 2x2 tiles" "run 4 $pirf sample $deck $common $opts sample.output=$work/${m}4.h5 parallel.tiles=[2,2]"
   [ $m = dps ] && check "$m on [2,1] tiles x 2 groups" "run 4 $pirf sample $deck $common $opts sample.output=$work/${m}4b.h5 parallel.tiles=[2,1]"
   check "$m: 2 data groups identical to 1 rank" "$cmp $work/${m}1.h5 $work/${m}2.h5 0"
-  check "$m: 2x2 tiles agree with 1 rank to 1e-5" "$cmp $work/${m}1.h5 $work/${m}4.h5 1e-5"
-  [ $m = dps ] && check "$m: [2,1] x 2 agrees with 1 rank to 1e-5" "$cmp $work/${m}1.h5 $work/${m}4b.h5 1e-5"
+  check "$m: 2x2 tiles agree with 1 rank to 2e-4" "$cmp $work/${m}1.h5 $work/${m}4.h5 2e-4"
+  [ $m = dps ] && check "$m: [2,1] x 2 agrees with 1 rank to 2e-4" "$cmp $work/${m}1.h5 $work/${m}4b.h5 2e-4"
 done
 check "heun: 11 evaluations, no vjps" "[ \"\$(attr $work/heun1.h5 nfe)\" = 11 ] && [ \"\$(attr $work/heun1.h5 guidance_vjps)\" = 0 ]"
 check "dps: guided steps 4, 5 -> 3 vjps" "[ \"\$(attr $work/dps1.h5 guidance_vjps)\" = 3 ]"
