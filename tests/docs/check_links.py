@@ -67,7 +67,7 @@ def check_links(src):
                     full = os.path.normpath(os.path.join(os.path.dirname(md), path))
                     if not os.path.exists(full):
                         problems.append(f"{rel_md}:{n}: link to {target}, which does not exist")
-                for doc in PROSE_DOC.findall(SPAN.sub("", line)):
+                for doc in PROSE_DOC.findall(LINK.sub("", SPAN.sub("", line))):
                     if not exists(src, doc):
                         problems.append(f"{rel_md}:{n}: {doc} does not exist in the repository")
                 for span in SPAN.findall(line):
