@@ -30,10 +30,15 @@ times=$dir/stage_times.tsv
 # When the stages ran: kept from the first run of this directory, so a rerun that only prints says
 # when the figures were measured, not when they were printed.
 if [ ! -s "$dir/measured_at" ]; then
-  { date -u '+%Y-%m-%d %H:%M UTC'; uptime | sed 's/.*load average: //'; } > "$dir/measured_at"
+  commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+  git diff --quiet HEAD 2>/dev/null || commit="$commit (with local changes)"
+  { date -u '+%Y-%m-%d %H:%M UTC'; uptime | sed 's/.*load average: //'; echo "$commit"; } \
+    > "$dir/measured_at"
 fi
 started=$(sed -n 1p "$dir/measured_at")
 load_before=$(sed -n 2p "$dir/measured_at")
+commit=$(sed -n 3p "$dir/measured_at")
+[ -n "$commit" ] || commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown) (when printed)"
 
 stage() { # stage NAME OUTPUT: run `pirf NAME` unless OUTPUT exists; append "name wall cpu" to $times
   local name=$1 out=$2
@@ -55,7 +60,8 @@ stage generate "$dir/data.h5"
 stage pretrain "$dir/base.h5"
 stage finetune "$dir/pirf.h5"
 stage evaluate "$dir/evaluation.json"
-load_after=$(uptime | sed 's/.*load average: //')
+[ -n "$(sed -n 4p "$dir/measured_at")" ] || uptime | sed 's/.*load average: //' >> "$dir/measured_at"
+load_after=$(sed -n 4p "$dir/measured_at")
 
 # Fine-tuning memory per rank (finetune.bench: one iteration, random weights, one rank).
 mem=$dir/finetune_memory.md
@@ -80,12 +86,10 @@ fi
 
 echo "## Quickstart figures ($deck)"
 echo
-commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-git diff --quiet HEAD 2>/dev/null || commit="$commit (with local changes)"
 cpu_model=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)
-echo "Measured $started by \`bash scripts/measure_quickstart.sh\` on host $(hostname) ($(nproc) cores,"
-echo "$cpu_model), commit $commit, $np ranks. Load average (1, 5, 15 min) before: $load_before;"
-echo "after: $load_after."
+echo "Measured from $started by \`bash scripts/measure_quickstart.sh\` on host $(hostname)"
+echo "($(nproc) cores, $cpu_model), commit $commit, $np ranks."
+echo "Load average (1, 5, 15 min) before: $load_before; after: $load_after."
 echo "Output directory: \`$dir\`."
 echo
 echo "| stage | wall time (s) | CPU time of all ranks (s) |"
