@@ -25,8 +25,9 @@ path=$(awk '/^data:/{s=1; next} /^[^ #]/{s=0} s && $1=="path:"{print $2}' "$deck
 [ "$dir" = "runs/$name" ] || fail "output.dir is '$dir', expected runs/$name"
 case "$path" in "$dir"/*) ;; *) fail "data.path '$path' is not inside output.dir '$dir'" ;; esac
 
-$mpiexec -n "$info_np" "$pirf" info "$deck" >"$work/info.txt" 2>&1 ||
-  { cat "$work/info.txt"; fail "pirf info exited $?"; }
+$mpiexec -n "$info_np" "$pirf" info "$deck" >"$work/info.txt" 2>&1
+rc=$?
+[ $rc = 0 ] || { cat "$work/info.txt"; fail "pirf info exited $rc"; }
 grep -q "activation memory per sample and rank" "$work/info.txt" ||
   { cat "$work/info.txt"; fail "pirf info printed no memory table"; }
 grep -E "^  total|tiles \[" "$work/info.txt"
@@ -40,8 +41,9 @@ size=(output.dir="$run" data.path="$run/data.h5" data.samples=8
       finetune.eval_samples=0
       finetune.checkpoint_iterations=1
       evaluate.samples=2 evaluate.batch=2 'evaluate.steps=[6]' evaluate.holdout_samples=2)
-$mpiexec -n "$run_np" "$pirf" run "$deck" "${size[@]}" "$@" >"$work/run.txt" 2>&1 ||
-  { cat "$work/run.txt"; fail "pirf run exited $?"; }
+$mpiexec -n "$run_np" "$pirf" run "$deck" "${size[@]}" "$@" >"$work/run.txt" 2>&1
+rc=$?
+[ $rc = 0 ] || { cat "$work/run.txt"; fail "pirf run exited $rc"; }
 grep -E "^\[run\]" "$work/run.txt"
 if grep -q "skipped" "$work/run.txt"; then cat "$work/run.txt"; fail "a stage was skipped"; fi
 for f in data.h5 base.h5 pirf.h5 evaluation.json; do
