@@ -55,8 +55,7 @@ static void usage(FILE *out) {
   for (int i = 0; i < ncommands; i++) fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
   fprintf(out, "  %-10s %s\n  %-10s %s\n", "keys", "print every deck key with its default and range",
           "version", "print the version");
-  fprintf(out, "\nexample: mpiexec -n 2 pirf generate input/darcy.yaml data.samples=32 "
-               "grid.resolution=64\n");
+  fprintf(out, "\nexample: mpiexec -n 2 pirf run input/quickstart.yaml\n");
 }
 
 int main(int argc, char **argv) {
