@@ -29,6 +29,7 @@
 #include "pirf/log.h"
 #include "pirf/physics.h"
 #include "pirf/sampling.h"
+#include "pirf/xdmf.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -456,10 +457,14 @@ static int evaluate(pirf_config *cfg, evaluator *ev) {
         /* keep the best zeta's samples as samples_<method>.h5 for the plots */
         for (int z = 0; z < nz; z++) {
           snprintf(out, sizeof out, "%s/samples_%s_z%d.h5", dir, name, z);
+          char xmf[4500];
+          pirf_xdmf_path(out, xmf, sizeof xmf);
+          remove(xmf); /* the sidecar names its file: rewritten for the kept name below */
           if (best >= 0 && ev->rec[best].zeta == zetas[z] && ev->rec[best].zeta != 0) {
             char keep[4400];
             snprintf(keep, sizeof keep, "%s/samples_%s.h5", dir, name);
-            rename(out, keep);
+            if (rename(out, keep) == 0 && pirf_xdmf_write_local(keep) != 0)
+              pirf_log("[evaluate] note: no XDMF sidecar for %s\n", keep);
           } else {
             remove(out);
           }
@@ -470,7 +475,10 @@ static int evaluate(pirf_config *cfg, evaluator *ev) {
           snprintf(src, sizeof src, "%s/samples_base.h5", dir);
           snprintf(keep, sizeof keep, "%s/samples_%s.h5", dir, name);
           remove(keep);
-          if (link(src, keep) != 0) pirf_log("[evaluate] note: could not link %s\n", keep);
+          if (link(src, keep) != 0)
+            pirf_log("[evaluate] note: could not link %s\n", keep);
+          else if (pirf_xdmf_write_local(keep) != 0)
+            pirf_log("[evaluate] note: no XDMF sidecar for %s\n", keep);
         }
       }
       PIRF_MPI(MPI_Barrier(ev->dc.world));

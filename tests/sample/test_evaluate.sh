@@ -30,6 +30,7 @@ check "says the PIRF model is missing" "grep -q 'pirf.h5 does not exist' $work/o
 check "prints the table" "grep -q '^| method | zeta | N' $work/out.txt"
 check "prints the table once" "[ \$(grep -c '^| method | zeta | N' $work/out.txt) = 1 ]"
 check "table has standard errors and the ratio" "grep -q '^| method | zeta | N | samples | residual MSE | / base' $work/out.txt && grep -q '^| dps | .* ± ' $work/out.txt"
+check "samples_dps.xmf names samples_dps.h5; no sweep sidecars left" "grep -q 'samples_dps.h5:/physical' $work/o/samples_dps.xmf && ! ls $work/o/samples_dps_z*.xmf 2>/dev/null"
 check "DPS records no corrections" "h5dump -a corrections $work/o/samples_dps.h5 | grep -q '(0): 0'"
 for f in evaluation.json evaluation.md holdout.h5 samples_base.h5 samples_dps.h5; do
   check "wrote $f" "[ -f $work/o/$f ]"
