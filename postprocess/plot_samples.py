@@ -11,7 +11,7 @@ set (the held-out set output.dir/holdout.h5, or the training data) come first, i
 so the samples can be compared with what the PDE solver makes. Each row says which file, method,
 sampler steps N, guidance zeta and weights it shows; the headline names the PDE and resolution.
 Axes are the physical coordinates of the grid (from the file's dimension scales or grid
-attributes), colour bars carry the units. Channels share one colour range across rows.
+attributes), colour bars carry the units. Channels share one colour range across rows. The headline and one line per row are also printed.
 
 Samples files are written by `pirf sample` / `pirf evaluate` (data sets /physical (N,C,H,W),
 /residual (N,Cr,H,W), /residual_mse (N); attributes pde, resolution, channel_names, method, steps,
@@ -174,6 +174,7 @@ def main():
                     (f"data set's residual floor\nmean(R^2) = {floor:.3g}" if floor is not None else ""),
                     ha="center", va="center", fontsize=8, transform=ax.transAxes)
             ax.set_title(f"held-out data #{n}: residual", fontsize=7.5)
+            print(f"row {row}: held-out data #{n}")
             ax.set_xticks([])
             ax.set_yticks([])
             row += 1
@@ -187,6 +188,7 @@ def main():
             im = ax.imshow(r, norm=LogNorm(vmin=max(rmax * 1e-6, 1e-12), vmax=rmax), cmap="magma",
                            origin="lower", extent=extent, aspect="auto")
             ax.set_title(f"|residual|, MSE = {float(mse[n]):.3g}", fontsize=7.5)
+            print(f"row {row}: {head} | residual MSE {float(mse[n]):.6g}")
             cb = fig.colorbar(im, ax=ax, fraction=0.046)
             cb.set_label(f"|R| [{A['units']}]", fontsize=7)
             cb.ax.tick_params(labelsize=6)
@@ -206,10 +208,11 @@ def main():
         head += f" at N = {', '.join(map(str, steps))} sampler steps"
     if data is not None:
         head += f"; first rows: held-out data ({os.path.basename(a.data)}, {data[1]['N']} samples)"
+    print(f"title: {head}")
     fig.suptitle(head + (f"\n{a.title}" if a.title else "") +
                  "\nfields and residuals in the PDE's nondimensional units; the residual column's "
                  "title gives that sample's mean(R^2)", fontsize=9)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.85 / fig.get_figheight()))
     fig.savefig(a.out, dpi=110)
     print(f"plot_samples: wrote {a.out}")
 

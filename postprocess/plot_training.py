@@ -4,7 +4,7 @@ line).
 
 usage: plot_training.py OUT.png LOG.jsonl [LOG.jsonl ...] [--title TEXT]
 
-One panel per logged quantity, with a readable title and its units, against the natural counter:
+One panel per logged quantity (each described in a line on standard output), with a readable title and its units, against the natural counter:
 kimg (thousands of training images) for pretraining logs, the iteration for fine-tuning logs (the
 other counter on a secondary axis where both are logged). Loss and residual panels use a log axis.
 Evaluation records (lines with an "eval" key: the residual of the base model before fine-tuning and
@@ -36,7 +36,8 @@ KNOWN = {
     "level_offset": ("coefficient off its two levels", "fraction of the gap", False),
 }
 LOSS_TITLE = {"pretrain": "EDM denoising loss (weighted MSE)",
-              "finetune": "PIRF loss = -reward (residual MSE + regularization)"}
+              "finetune": "PIRF loss (= -reward) of the training batch"}
+FIXED = {"N": "N = {v:g} sampler steps", "K": "K = {v:g} last steps differentiated"}
 EVAL_STYLE = {"base": ("o", "tab:red", "base model (before)"),
               "net": ("s", "tab:green", "fine-tuned net (after)"),
               "ema": ("^", "tab:purple", "fine-tuned EMA (after)")}
@@ -94,7 +95,7 @@ def panels_for(path, rows):
             notes.append("no steps skipped for non-finite gradients")
             continue
         if k not in KNOWN and len(set(ys)) == 1:
-            notes.append(f"{k} = {ys[0]:g} throughout")
+            notes.append(FIXED.get(k, "{k} = {v:g} throughout").format(k=k, v=ys[0]))
             continue
         title, ylabel, log = KNOWN.get(k, (k, k, False))
         if k == "loss":
@@ -147,12 +148,6 @@ def main():
     heads = []
     for path, kind, xkey, xlabel, panels, notes, train in logs:
         name = path.rsplit("/", 1)[-1]
-        fixed = []
-        for k in ("N", "K"):
-            vals = {r[k] for r in train if is_num(r.get(k))}
-            if len(vals) == 1:
-                fixed.append(f"{k} = {vals.pop()}")
-        info = ", ".join(fixed)
         for title, ylabel, log, xs, ys, ev, key in panels:
             ax = flat[i]
             i += 1
@@ -165,14 +160,17 @@ def main():
                         ls="none", label=f"eval: {text}")
             if log:
                 ax.set_yscale("log")
-            ax.set_title(f"{name}: {title}" + (f" ({info})" if info and key == "loss" else ""),
-                         fontsize=9)
+            ax.set_title(f"{name}: {title}", fontsize=9)
             ax.set_xlabel(xlabel, fontsize=8)
             ax.set_ylabel(ylabel, fontsize=8)
             ax.tick_params(labelsize=7)
             ax.grid(alpha=0.3, which="both" if log else "major")
             if ev:
                 ax.legend(fontsize=7)
+            series = ([f"training({len(xs)})"] if xs else []) + \
+                [f"eval {lab}({sum(1 for e in ev if e[0] == lab)})" for lab in dict.fromkeys(e[0] for e in ev)]
+            print(f"panel: {name}: {title} | x: {xlabel} | y: {ylabel}{' (log)' if log else ''} | "
+                  f"series: {', '.join(series)}")
             if kind == "pretrain" and xkey == "kimg" and train and "step" in train[0] \
                     and train[-1].get("kimg"):
                 per = train[-1]["step"] / train[-1]["kimg"]  # optimizer steps per kimg
@@ -181,10 +179,12 @@ def main():
                 sec.set_xlabel("optimizer step", fontsize=7)
                 sec.tick_params(labelsize=6)
         heads.append(f"{name}" + (f" ({'; '.join(notes)})" if notes else ""))
+        if notes:
+            print(f"note: {name}: {'; '.join(notes)}")
     for ax in flat[i:]:
         ax.set_visible(False)
     fig.suptitle((a.title + "\n" if a.title else "") + " | ".join(heads), fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 1 - (0.75 if a.title else 0.5) / fig.get_figheight()))
     fig.savefig(a.out, dpi=110)
     print(f"plot_training: wrote {a.out}")
 
