@@ -16,7 +16,8 @@
  *       data for vertex and periodic grids), each channel of each field data set an attribute
  *       that points into the HDF5 file by relative path (a hyperslab per sample and channel).
  *
- * Called by the field-file writers (pirf/dataset.h's commit): pirf_field_file_describe on the
+ * A file without those grid attributes (pirf denoise's outputs, say) is left as it is, with no
+ * sidecar. Called by the field-file writers (pirf/dataset.h's commit): pirf_field_file_describe on the
  * closed `.partial` file before its rename, pirf_xdmf_write after it. Both are collective: rank 0
  * reopens the closed file serially and the others wait for its status. */
 #ifndef PIRF_XDMF_H

@@ -28,6 +28,15 @@ typedef struct {
   axis row, col;
 } grid_desc;
 
+/* Whether the file says what its grid is (pirf generate/sample/evaluate files do; other files in
+ * the same (N, C, H, W) layout, such as pirf denoise's outputs, may not: they are left alone). */
+static int has_grid(hid_t f) {
+  static const char *need[] = {"pde", "channel_names", "centring", "grid_spacing", "resolution"};
+  for (size_t i = 0; i < sizeof need / sizeof *need; i++)
+    if (!pirf_attr_exists(f, need[i])) return 0;
+  return H5Lexists(f, "fields", H5P_DEFAULT) > 0;
+}
+
 static int read_grid(hid_t f, grid_desc *g) {
   memset(g, 0, sizeof *g);
   char *s;
@@ -157,6 +166,7 @@ static int describe_dataset(hid_t f, hid_t grp, const grid_desc *g, const char *
 static int describe_file(const char *path) {
   hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
   PIRF_H5(f, "cannot reopen '%s' to describe its data sets", path);
+  if (!has_grid(f)) return H5Fclose(f) < 0;
   grid_desc g;
   int err = read_grid(f, &g);
   hsize_t dims[4] = {0}, rdims[4] = {0};
@@ -253,6 +263,7 @@ static void xmf_attribute(FILE *o, const char *name, const char *center, const c
 int pirf_xdmf_write_local(const char *h5path) {
   hid_t f = H5Fopen(h5path, H5F_ACC_RDONLY, H5P_DEFAULT);
   PIRF_H5(f, "cannot reopen '%s' to write its XDMF sidecar", h5path);
+  if (!has_grid(f)) return H5Fclose(f) < 0;
   grid_desc g;
   hsize_t dims[4] = {0}, pdims[4] = {0}, rdims[4] = {0};
   int err = read_grid(f, &g);
