@@ -27,6 +27,7 @@ import h5py
 import numpy as np
 
 pirf, mkck, mpiexec, src = sys.argv[1:5]
+pirf, mkck, src = (os.path.abspath(p) for p in (pirf, mkck, src))
 HERE = os.path.dirname(os.path.abspath(__file__))
 IMPORT = os.path.join(src, "postprocess", "import_edm.py")
 EXPORT = os.path.join(src, "postprocess", "export_edm.py")
@@ -63,13 +64,29 @@ def groups(path):
         return {g: {k: f[g][k][...] for k in f[g]} for g in f if isinstance(f[g], h5py.Group)}
 
 
+w = tempfile.mkdtemp(prefix="edm_weights_")
+# ---- a file with EDM's resample_filter buffers: pirf names them (h5py only) ---------------------
+ckb = os.path.join(w, "buffers.h5")
+ok, _ = run([mpiexec, "-n", "1", mkck, DECK, ckb, "4"] + SMALL)
+with h5py.File(ckb, "r+") as f:
+    for g in ("net", "ema"):
+        f[g]["enc.8x8_down.conv0.resample_filter"] = np.full((1, 1, 2, 2), 0.25, dtype=np.float32)
+    f.attrs["deck"] = ""
+with h5py.File(os.path.join(w, "x0.h5"), "w") as f:
+    f["fields"] = np.zeros((1, 2, 16, 16), dtype=np.float32)
+ok, out = run([mpiexec, "-n", "1", pirf, "denoise", "--checkpoint", ckb, "--input",
+               os.path.join(w, "x0.h5"), "--sigma", "1", "--output", os.path.join(w, "y0.h5")]
+              + SMALL[1:], expect=2)
+check("pirf names EDM's resample_filter buffers in a checkpoint and says what to do",
+      ok and "resample_filter buffers" in out and "import_edm.py" in out, out)
+
 try:
     import torch
 except ImportError:
-    print("SKIP: edm_weights_both_ways needs torch (Debian: apt-get install python3-torch)")
-    sys.exit(77)
+    print("SKIP: the rest of edm_weights_both_ways needs torch (Debian: apt-get install "
+          "python3-torch)")
+    sys.exit(1 if failed else 77)
 
-w = tempfile.mkdtemp(prefix="edm_weights_")
 # ---- pirf -> state dict -> pirf --------------------------------------------------------------
 ck = os.path.join(w, "pirf.h5")
 ok, _ = run([mpiexec, "-n", "1", mkck, DECK, ck, "3"] + SMALL)
