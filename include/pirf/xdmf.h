@@ -11,10 +11,11 @@
  *       column, with attributes units, long_name); every (N, C, H, W) data set has its dimensions
  *       labelled (sample, channel, row coordinate name, column coordinate name) and attributes
  *       units and description.
- *   <name>.xmf   one uniform grid per sample in a temporal collection (time value = the sample
- *       index), a 2D CoRectMesh in physical coordinates (cell data for cell-centred PDEs, point
- *       data for vertex and periodic grids), each channel of each field data set an attribute
- *       that points into the HDF5 file by relative path (a hyperslab per sample and channel).
+ *   <name>.xmf   (XDMF 3) one uniform grid per sample in a temporal collection (time value = the
+ *       sample index), a CoRectMesh in physical coordinates (one layer of points in z, so VTK
+ *       shows an x-y image; cell data for cell-centred PDEs, point data for vertex and periodic
+ *       grids), each channel of each field data set an attribute that points into the HDF5 file
+ *       by relative path (XDMF 3's HDF subset syntax: one (H, W) block per sample and channel).
  *
  * A file without those grid attributes (pirf denoise's outputs, say) is left as it is, with no
  * sidecar. Called by the field-file writers (pirf/dataset.h's commit): pirf_field_file_describe on the
