@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # field_files_explain_themselves: every field file pirf writes (data sets at 1 and 4 ranks, a
-# Poisson (vertex grid) and a Burgers (space-time) data set, a samples file) carries dimension
+# Poisson (vertex grid) and a Burgers (space-time) data set, plain and DPS samples files) carries dimension
 # scales, units and descriptions (h5py) and has an XDMF sidecar that VTK's XDMF 3 reader opens with
 # one grid per sample, the grid's physical coordinates, the channels as attributes and values equal
 # to the HDF5 data (tests/outputs/check_field_file.py; its VTK part is skipped with a message where
@@ -33,5 +33,8 @@ mkdir -p $work/o
 check "a model" "run 1 $mkck $deck $work/o/base.h5 5 $small data.path=$work/d1.h5"
 check "samples at 2 ranks" "run 2 $pirf sample $deck $small data.path=$work/d1.h5 output.dir=$work/o sample.samples=3 sample.steps=3 sample.batch=2"
 check "samples file explains itself" "ck $work/o/samples_heun.h5"
+check "DPS samples at 2 ranks" "run 2 $pirf sample $deck $small data.path=$work/d1.h5 output.dir=$work/o sample.samples=2 sample.steps=3 sample.batch=2 sample.method=dps sample.zeta=1e-3 sample.corrections=3"
+check "DPS samples record the corrections DPS made: none" "h5dump -a corrections $work/o/samples_dps.h5 | grep -q '(0): 0\$'"
+check "DPS samples explain themselves" "ck $work/o/samples_dps.h5"
 echo "field_files_explain_themselves: $pass passed, $fail failed"
 [ $fail = 0 ]
