@@ -212,7 +212,7 @@ def main():
     fig.suptitle(head + (f"\n{a.title}" if a.title else "") +
                  "\nfields and residuals in the PDE's nondimensional units; the residual column's "
                  "title gives that sample's mean(R^2)", fontsize=9)
-    fig.tight_layout(rect=(0, 0, 1, 1 - 0.85 / fig.get_figheight()))
+    fig.tight_layout(rect=(0, 0, 1, 1 - (0.75 if a.title else 0.55) / fig.get_figheight()))
     fig.savefig(a.out, dpi=110)
     print(f"plot_samples: wrote {a.out}")
 

@@ -102,6 +102,9 @@ def panels_for(path, rows):
             title = LOSS_TITLE.get(kind, title)
         if log and min(ys) <= 0:
             log = False
+        if len(set(ys)) == 1:  # a flat line: say its value in the title
+            title += f" (constant: {ys[0]:g})"
+            log = False
         ev = []
         if k == "residual_mse":
             ev = [(r["eval"], r.get("iter", r.get(xkey, 0)), r["residual_mse"]) for r in evals
@@ -184,7 +187,7 @@ def main():
     for ax in flat[i:]:
         ax.set_visible(False)
     fig.suptitle((a.title + "\n" if a.title else "") + " | ".join(heads), fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1, 1 - (0.75 if a.title else 0.5) / fig.get_figheight()))
+    fig.tight_layout(rect=(0, 0, 1, 1 - (0.45 if a.title else 0.25) / fig.get_figheight()))
     fig.savefig(a.out, dpi=110)
     print(f"plot_training: wrote {a.out}")
 

@@ -55,7 +55,7 @@ check /usr/bin/python3 "$src/postprocess/plot_training.py" "$t/ft.png" "$t/finet
 check test -s "$t/ft.png"
 /usr/bin/python3 "$src/postprocess/plot_training.py" "$t/ft.png" "$t/finetune.jsonl" > "$t/ft.txt"
 check has "PIRF loss .* \| x: fine-tuning iteration \| y: loss \(log\) \| series: training\(20\)$" "$t/ft.txt"
-check has "learning rate .* series: training\(20\)$" "$t/ft.txt"
+check has "learning rate \(constant: 0.0003\) .* series: training\(20\)$" "$t/ft.txt"
 check has "regularization .* series: training\(20\)$" "$t/ft.txt"
 check has "wall time per iteration .* y: s / iteration .* series: training\(20\)$" "$t/ft.txt"
 check has "residual .* \(log\) \| series: training\(20\), eval base\(1\), eval net\(1\), eval ema\(1\)$" "$t/ft.txt"
