@@ -7,6 +7,12 @@
  *   std_error[c]  = rms_pixels(std_gen - std_ref)   / rms_pixels(std_ref)
  *   level_offset  = mean over samples and pixels of min_l |a - level_l| / (level_max - level_min)
  *
+ * and the standard errors of the first two over samples (the value each takes from the finite
+ * sample counts alone, by propagation of the per-pixel standard errors of the means and standard
+ * deviations of both sets, normal approximation):
+ *   mean_error_se[c] = rms_pixels(sqrt(var_gen/n_gen + var_ref/n_ref)) / rms_pixels(std_ref)
+ *   std_error_se[c]  = rms_pixels(sqrt(var_gen/(2(n_gen-1)) + var_ref/(2(n_ref-1)))) / rms(std_ref)
+ *
  * Sums are streamed (one batch at a time) and reduced over data groups and tiles at the end, so
  * the result does not depend on the rank layout beyond reduction order. */
 #ifndef PIRF_FIDELITY_H
@@ -24,6 +30,7 @@ typedef struct {
 typedef struct {
   int channels;
   double mean_error[PIRF_MAX_CHANNELS], std_error[PIRF_MAX_CHANNELS];
+  double mean_error_se[PIRF_MAX_CHANNELS], std_error_se[PIRF_MAX_CHANNELS];
   double level_offset; /* < 0 when the PDE has no two-valued coefficient */
 } pirf_fidelity_result;
 

@@ -38,6 +38,7 @@ typedef struct {
 
 typedef struct {
   double mse, mae;            /* residual over all samples and pixels, physical units */
+  double mse_se, mae_se;      /* their standard errors over samples: sd(per-sample) / sqrt(n) */
   double seconds;             /* wall time of the sampling (without file output) */
   double seconds_per_sample;  /* seconds / samples: this job's throughput */
   long nfe, vjps, residual_grads; /* per sampling trajectory (one batch) */

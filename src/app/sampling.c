@@ -64,8 +64,11 @@ static int write_attributes(hid_t f, const pirf_config *cfg, const pirf_physics 
   PIRF_TRY(pirf_attr_write_str(f, "weights", o->weights ? o->weights : ""));
   PIRF_TRY(pirf_attr_write_double(f, "zeta", 1, &o->g.zeta));
   PIRF_TRY(pirf_attr_write_double(f, "guided_fraction", 1, &o->g.guided_fraction));
-  PIRF_TRY(pirf_attr_write_long(f, "corrections", o->g.corrections));
-  PIRF_TRY(pirf_attr_write_double(f, "correction_zeta", 1, &o->g.correction_zeta));
+  /* what the method did: only CoCoGen makes post-corrections (DPS and the plain sampler none) */
+  const int corrects = o->g.method == PIRF_METHOD_COCOGEN;
+  const double czeta = corrects ? o->g.correction_zeta : 0;
+  PIRF_TRY(pirf_attr_write_long(f, "corrections", corrects ? o->g.corrections : 0));
+  PIRF_TRY(pirf_attr_write_double(f, "correction_zeta", 1, &czeta));
   PIRF_TRY(pirf_attr_write_long(f, "discretize_a", ph->discretize_a));
   PIRF_TRY(pirf_attr_write_double(f, "residual_mse", 1, &st->mse));
   PIRF_TRY(pirf_attr_write_double(f, "residual_mae", 1, &st->mae));
@@ -146,7 +149,7 @@ static int run(const pirf_config *cfg, const pirf_decomp *dc, pirf_physics *ph,
 
   const long nbatch = (o->samples + B - 1) / B, rounds = (nbatch + dc->ndata - 1) / dc->ndata;
   const double npix = (double)Cr * dc->H * dc->W;
-  double tot[2] = {0, 0}, t_sample = 0;
+  double tot[4] = {0, 0, 0, 0}, t_sample = 0; /* sums of R^2, |R|, per-sample mse^2, mae^2 */
   pirf_guidance_cost cost = {0, 0, 0};
   pirf_progress prog;
   pirf_progress_begin(&prog, o->label ? o->label : "sample", "samples", o->samples);
@@ -176,6 +179,8 @@ static int run(const pirf_config *cfg, const pirf_decomp *dc, pirf_physics *ph,
       if (dc->space_rank == 0) {
         tot[0] += m->sums[b];
         tot[1] += m->sums[B + b];
+        tot[2] += mse[b] * mse[b];
+        tot[3] += mae[b] * mae[b];
       }
     }
     if (fid && count > 0) pirf_fidelity_add(fid, 0, count, m->x);
@@ -190,12 +195,19 @@ static int run(const pirf_config *cfg, const pirf_decomp *dc, pirf_physics *ph,
     snprintf(extra, sizeof extra, "batch residual MSE %.3e", count > 0 ? mse[0] : 0.0);
     pirf_progress_update(&prog, done < o->samples ? done : o->samples, count > 0 ? extra : NULL);
   }
-  PIRF_MPI(MPI_Allreduce(MPI_IN_PLACE, tot, 2, MPI_DOUBLE, MPI_SUM, dc->world));
+  PIRF_MPI(MPI_Allreduce(MPI_IN_PLACE, tot, 4, MPI_DOUBLE, MPI_SUM, dc->world));
   PIRF_MPI(MPI_Allreduce(MPI_IN_PLACE, &t_sample, 1, MPI_DOUBLE, MPI_MAX, dc->world));
   long c3[3] = {cost.nfe, cost.vjps, cost.residual_grads};
   PIRF_MPI(MPI_Allreduce(MPI_IN_PLACE, c3, 3, MPI_LONG, MPI_MAX, dc->world));
   st->mse = tot[0] / (npix * (double)o->samples);
   st->mae = tot[1] / (npix * (double)o->samples);
+  /* standard errors over samples (every sample has the same pixel count, so the mean of the
+   * per-sample means is st->mse): sqrt(sample variance / n) */
+  const double ns = (double)o->samples;
+  if (ns > 1) {
+    st->mse_se = sqrt(fmax(tot[2] / ns - st->mse * st->mse, 0) / (ns - 1));
+    st->mae_se = sqrt(fmax(tot[3] / ns - st->mae * st->mae, 0) / (ns - 1));
+  }
   st->seconds = t_sample;
   st->seconds_per_sample = t_sample / (double)o->samples;
   st->nfe = c3[0];

@@ -56,7 +56,7 @@ int pirf_fidelity_finish(pirf_fidelity *f, pirf_fidelity_result *r) {
   /* counts are per group (identical on the tiles of a group): sum over groups only */
   PIRF_MPI(MPI_Allreduce(MPI_IN_PLACE, counts, 4, MPI_DOUBLE, MPI_SUM, dc->data));
   PIRF_CHECK(counts[0] > 1 && counts[1] > 1, "fidelity needs at least 2 generated and 2 reference samples");
-  double acc[3 * PIRF_MAX_CHANNELS] = {0};
+  double acc[5 * PIRF_MAX_CHANNELS] = {0};
   for (int c = 0; c < C; c++)
     for (size_t k = 0; k < plane; k++) {
       double m[2], sd[2];
@@ -65,16 +65,22 @@ int pirf_fidelity_finish(pirf_fidelity *f, pirf_fidelity_result *r) {
         m[s] = f->sum[s][c * plane + k] / N;
         sd[s] = sqrt(fmax(f->sum2[s][c * plane + k] / N - m[s] * m[s], 0) * N / (N - 1));
       }
-      acc[3 * c] += (m[0] - m[1]) * (m[0] - m[1]);
-      acc[3 * c + 1] += (sd[0] - sd[1]) * (sd[0] - sd[1]);
-      acc[3 * c + 2] += sd[1] * sd[1];
+      acc[5 * c] += (m[0] - m[1]) * (m[0] - m[1]);
+      acc[5 * c + 1] += (sd[0] - sd[1]) * (sd[0] - sd[1]);
+      acc[5 * c + 2] += sd[1] * sd[1];
+      /* squared standard errors of the pixel's mean and sd difference (see pirf/fidelity.h) */
+      const double v0 = sd[0] * sd[0], v1 = sd[1] * sd[1];
+      acc[5 * c + 3] += v0 / counts[0] + v1 / counts[1];
+      acc[5 * c + 4] += v0 / (2 * (counts[0] - 1)) + v1 / (2 * (counts[1] - 1));
     }
-  PIRF_MPI(MPI_Allreduce(MPI_IN_PLACE, acc, 3 * C, MPI_DOUBLE, MPI_SUM, dc->space));
+  PIRF_MPI(MPI_Allreduce(MPI_IN_PLACE, acc, 5 * C, MPI_DOUBLE, MPI_SUM, dc->space));
   r->channels = C;
   for (int c = 0; c < C; c++) {
-    double ref = sqrt(acc[3 * c + 2]);
-    r->mean_error[c] = ref > 0 ? sqrt(acc[3 * c]) / ref : sqrt(acc[3 * c]);
-    r->std_error[c] = ref > 0 ? sqrt(acc[3 * c + 1]) / ref : sqrt(acc[3 * c + 1]);
+    const double ref = sqrt(acc[5 * c + 2]), div = ref > 0 ? ref : 1;
+    r->mean_error[c] = sqrt(acc[5 * c]) / div;
+    r->std_error[c] = sqrt(acc[5 * c + 1]) / div;
+    r->mean_error_se[c] = sqrt(acc[5 * c + 3]) / div;
+    r->std_error_se[c] = sqrt(acc[5 * c + 4]) / div;
   }
   double lv[2] = {counts[2], counts[3]};
   PIRF_MPI(MPI_Allreduce(MPI_IN_PLACE, lv, 2, MPI_DOUBLE, MPI_SUM, dc->space));

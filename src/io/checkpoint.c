@@ -323,6 +323,13 @@ static int read_group(hid_t file, const char *path, const char *gname,
         }
       }
       H5Gclose(group);
+      /* a state_dict of EDM's SongUNet written as it is: name the cause, not the model keys */
+      const size_t ln = strlen(extra), ls = strlen(".resample_filter");
+      PIRF_USER_CHECK(ln <= ls || strcmp(extra + ln - ls, ".resample_filter") != 0,
+                      "/%s in '%s' holds EDM's resample_filter buffers (for example '%s'): pirf "
+                      "builds that fixed [1, 1] filter itself and does not store it; convert the "
+                      "file with postprocess/import_edm.py, which checks and drops them",
+                      gname, path, extra);
       PIRF_USER_CHECK(0, "the checkpoint was written for a different %s: /%s in '%s' holds %llu "
                       "tensors where this run expects %d, for example '%s', which %s; %s",
                       strncmp(gname, "adam", 4) ? "model configuration" : "trainable range",

@@ -2,6 +2,7 @@
 #include "pirf/dataset.h"
 
 #include "pirf/check.h"
+#include "pirf/xdmf.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -131,12 +132,13 @@ int pirf_dataset_commit(pirf_dataset *ds) {
   PIRF_H5(H5Dclose(ds->fields), "cannot close /fields of '%s'", ds->partial);
   PIRF_H5(H5Fclose(ds->file), "cannot close '%s'", ds->partial);
   ds->file = ds->fields = 0;
+  PIRF_TRY(pirf_field_file_describe(ds->comm, ds->partial)); /* pirf/xdmf.h */
   int rank, err = 0;
   MPI_Comm_rank(ds->comm, &rank);
   if (rank == 0 && rename(ds->partial, ds->path) != 0) err = errno;
   PIRF_MPI(MPI_Bcast(&err, 1, MPI_INT, 0, ds->comm));
   PIRF_CHECK(!err, "cannot rename '%s' to '%s': %s", ds->partial, ds->path, strerror(err));
-  return 0;
+  return pirf_xdmf_write(ds->comm, ds->path); /* the .xmf sidecar, for ParaView */
 }
 
 void pirf_dataset_discard(pirf_dataset *ds) {

@@ -28,6 +28,10 @@ check "make the base checkpoint" "run 1 $mkck $deck $work/o/base.h5 5 $common"
 check "evaluate on 2 ranks" "run 2 $pirf evaluate $deck $common $ev"
 check "says the PIRF model is missing" "grep -q 'pirf.h5 does not exist' $work/out.txt"
 check "prints the table" "grep -q '^| method | zeta | N' $work/out.txt"
+check "prints the table once" "[ \$(grep -c '^| method | zeta | N' $work/out.txt) = 1 ]"
+check "table has standard errors and the ratio" "grep -q '^| method | zeta | N | samples | residual MSE | / base' $work/out.txt && grep -q '^| dps | .* ± ' $work/out.txt"
+check "samples_dps.xmf names samples_dps.h5; no sweep sidecars left" "grep -q 'samples_dps.h5:/physical' $work/o/samples_dps.xmf && ! ls $work/o/samples_dps_z*.xmf 2>/dev/null"
+check "DPS records no corrections" "h5dump -a corrections $work/o/samples_dps.h5 | grep -q '(0): 0'"
 for f in evaluation.json evaluation.md holdout.h5 samples_base.h5 samples_dps.h5; do
   check "wrote $f" "[ -f $work/o/$f ]"
 done
@@ -50,8 +54,17 @@ for r in recs:
 for N in (6, 3):
     dps = [r for r in recs if r["method"] == "dps" and r["steps"] == N]
     assert len(dps) == 2 and sum(r["best"] for r in dps) == 1, dps
-    best = min(dps, key=lambda r: r["residual_mse"])
+    # the best zeta is chosen on the selection set (other latents), not on the scored samples
+    best = min(dps, key=lambda r: r["selection"]["residual_mse"])
     assert best["best"], dps
+    assert all(r["selection"]["seed"] == 1 and r["selection"]["samples"] == 6 for r in dps), dps
+    z0 = [r for r in dps if r["zeta"] == 0][0]
+    assert z0["selection"]["residual_mse"] != z0["residual_mse"], z0  # other samples
+for r in recs:
+    assert r["residual_mse_se"] > 0 and r["residual_mae_se"] > 0, r
+    assert len(r["fidelity"]["mean_error_se"]) == 2 and min(r["fidelity"]["std_error_se"]) > 0, r
+    assert abs(r["residual_mse_ratio_to_base"] * [b for b in recs if b["method"] == "base" and
+               b["steps"] == r["steps"]][0]["residual_mse"] - r["residual_mse"]) < 1e-6 * r["residual_mse"], r
 g = [r for r in recs if r["method"] == "dps" and r["steps"] == 6 and r["zeta"] > 0][0]
 assert g["guidance_vjps"] == 3, g  # guided steps i > 0.5*6: i = 4 (2 vjps), i = 5 (last: 1)
 assert d["floor"]["residual_mse"] > 0, d["floor"]
