@@ -127,7 +127,7 @@ static const char *status_help =
     "  0  done\n"
     "  1  failure (a file that cannot be written, a library error); the message names it\n"
     "  2  bad input: the deck, the command line, or an input file; nothing is left half-written\n"
-    "  3  stopped by SIGTERM/SIGINT/SIGUSR1 after a checkpoint: rerun the same command to resume\n"
+    "  3  stopped by SIGTERM/SIGUSR1/SIGUSR2 after a checkpoint: rerun the same command to resume\n"
     "\nenvironment:\n"
     "  PIRF_VERBOSITY=2  error messages carry their source location (as output.verbosity=2, but\n"
     "                    also for errors met before the deck is loaded)\n"
@@ -188,7 +188,7 @@ static int petsc_options_check(const command *c, int before) {
   int nbad = 0;
   for (PetscInt i = 0; i < n; i++) {
     const char *name = names[i];
-    int ok = 0;
+    int ok = name[0] == '-'; /* "--x": pirf's own (denoise's --options; refused elsewhere) */
     for (int j = 0; late[j]; j++) ok |= !strcmp(name, late[j]);
     if (before && has_prefix(c->petsc, name)) ok = 1;
     if (ok) continue;
