@@ -108,9 +108,13 @@ int pirf_deck_load(const char *deck, int nargs, char **args, pirf_config **cfg) 
   free(over);
   if (err) return err;
   pirf_error_set_verbosity((int)pirf_cfg_int(*cfg, "output.verbosity"));
-  PIRF_USER_CHECK(*pirf_cfg_str(*cfg, "output.dir"),
-                  "%s: output.dir is empty; give the directory of this run's outputs, for example "
-                  "output.dir=runs/darcy", pirf_cfg_origin(*cfg, "output.dir"));
+  if (!*pirf_cfg_str(*cfg, "output.dir")) {
+    pirf_error_report(__FILE__, __LINE__, __func__, 1,
+                      "%s: output.dir is empty; give the directory of this run's outputs, for "
+                      "example output.dir=runs/darcy", pirf_cfg_origin(*cfg, "output.dir"));
+    pirf_config_destroy(cfg);
+    return PIRF_ERR_USER;
+  }
   return 0;
 }
 

@@ -257,6 +257,10 @@ int main(int argc, char **argv) {
       else usage(argc < 2 ? stderr : stdout);
     }
     if (argc < 2) err = PIRF_ERR_USER;
+  } else if ((!strcmp(argv[1], "version") || !strcmp(argv[1], "keys")) && argc > 2) {
+    if (rank == 0)
+      fprintf(stderr, "pirf: error: '%s' takes no arguments (got '%s')\n", argv[1], argv[2]);
+    err = PIRF_ERR_USER;
   } else if (!strcmp(argv[1], "version")) {
     if (rank == 0) printf("pirf %s\n", PIRF_VERSION);
   } else if (!strcmp(argv[1], "keys")) {

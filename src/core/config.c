@@ -656,11 +656,8 @@ int pirf_config_set(pirf_config *cfg, const char *key, const char *value) {
   return set_from_text(cfg, key, value, "command line");
 }
 
-int pirf_config_load(pirf_config **out, const pirf_cfg_spec *const *tables, const char *path,
-                     int noverrides, char *const *overrides) {
-  pirf_config *cfg = calloc(1, sizeof *cfg);
-  PIRF_CHECK(cfg, "out of memory");
-  *out = cfg;
+static int load(pirf_config *cfg, const pirf_cfg_spec *const *tables, const char *path,
+                int noverrides, char *const *overrides) {
   int total = 0;
   for (int t = 0; tables[t]; t++)
     for (const pirf_cfg_spec *s = tables[t]; s->key; s++) total++;
@@ -707,6 +704,20 @@ int pirf_config_load(pirf_config **out, const pirf_cfg_spec *const *tables, cons
     if (err) return err;
     e->override = i + 1;
   }
+  return 0;
+}
+
+int pirf_config_load(pirf_config **out, const pirf_cfg_spec *const *tables, const char *path,
+                     int noverrides, char *const *overrides) {
+  *out = NULL;
+  pirf_config *cfg = calloc(1, sizeof *cfg);
+  PIRF_CHECK(cfg, "out of memory");
+  int err = load(cfg, tables, path, noverrides, overrides);
+  if (err) {
+    pirf_config_destroy(&cfg); /* a refused deck leaves nothing to free */
+    return err;
+  }
+  *out = cfg;
   return 0;
 }
 
