@@ -200,6 +200,7 @@ static int petsc_options_check(const command *c, int before) {
     nbad++;
   }
   PIRF_PETSC(PetscOptionsLeftRestore(NULL, &n, &names, &values));
+  /* (options also come from PETSC_OPTIONS and .petscrc files; the message says so) */
   int any = nbad > 0, all = 0;
   MPI_Allreduce(&any, &all, 1, MPI_INT, MPI_LAND, MPI_COMM_WORLD);
   int err = 0;
@@ -207,12 +208,14 @@ static int petsc_options_check(const command *c, int before) {
     const char *what = nbad > 1 ? "PETSc options" : "PETSc option";
     if (before && !*c->petsc)
       pirf_error_report(__FILE__, __LINE__, __func__, 1,
-                        "command line: %s %s not read by pirf %s, which reads only PETSc's own "
-                        "options (-log_view, -options_left, ...); remove %s or check the spelling",
+                        "%s %s (command line or PETSC_OPTIONS) not read by pirf %s, "
+                        "which reads only PETSc's own options (-log_view, -options_left, ...); "
+                        "remove %s or check the spelling",
                         what, bad, c->name, nbad > 1 ? "them" : "it");
     else if (before)
       pirf_error_report(__FILE__, __LINE__, __func__, 1,
-                        "command line: %s %s not read by pirf %s: solver options take the prefix "
+                        "%s %s (command line or PETSC_OPTIONS) not read by pirf %s: solver "
+                        "options take the prefix "
                         "of the solver, -%s (e.g. -darcy_ksp_monitor), and PETSc's own options "
                         "(-log_view, -options_left, ...) work as usual; check the spelling",
                         what, bad, c->name,
@@ -221,7 +224,7 @@ static int petsc_options_check(const command *c, int before) {
                                                            : c->petsc);
     else
       pirf_error_report(__FILE__, __LINE__, __func__, 1,
-                        "command line: %s %s %s given but no solver of this run read %s (a "
+                        "%s %s %s given but no solver of this run read %s (a "
                         "misspelling, or the solver of another PDE?); the command's outputs are "
                         "complete. `pirf %s DECK -help` lists the options the solvers read",
                         what, bad, nbad > 1 ? "were" : "was", nbad > 1 ? "them" : "it", c->name);

@@ -540,13 +540,13 @@ static int walk_mapping(pirf_config *cfg, yaml_document_t *doc, yaml_node_t *map
 enum { DECK_OK, DECK_NOT_OPEN, DECK_DIRECTORY, DECK_READ_ERROR, DECK_TOO_BIG, DECK_NO_MEMORY };
 #define DECK_MAX_BYTES (64L << 20)
 
-static int read_deck(const char *path, unsigned char **out, size_t *out_len) {
+static int read_deck(const char *path, unsigned char **out, size_t *out_len, int *device) {
   int init = 0, fin = 0, rank = 0;
   MPI_Initialized(&init);
   MPI_Finalized(&fin);
   const int mpi = init && !fin;
   if (mpi) MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  long info[3] = {DECK_OK, 0, 0}; /* status, errno, length */
+  long info[4] = {DECK_OK, 0, 0, 0}; /* status, errno, length, a character device (/dev/null) */
   unsigned char *text = NULL;
   if (rank == 0) {
     FILE *f = fopen(path, "rb");
@@ -557,6 +557,7 @@ static int read_deck(const char *path, unsigned char **out, size_t *out_len) {
     } else if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
       info[0] = DECK_DIRECTORY;
     } else {
+      info[3] = S_ISCHR(st.st_mode);
       size_t len = 0, cap = 0;
       for (;;) {
         if (len + 4096 + 1 > cap) {
@@ -586,7 +587,7 @@ static int read_deck(const char *path, unsigned char **out, size_t *out_len) {
     }
     if (f) fclose(f);
   }
-  if (mpi) MPI_Bcast(info, 3, MPI_LONG, 0, MPI_COMM_WORLD);
+  if (mpi) MPI_Bcast(info, 4, MPI_LONG, 0, MPI_COMM_WORLD);
   if (info[0] != DECK_OK) free(text);
   PIRF_USER_CHECK(info[0] != DECK_NOT_OPEN,
                   "cannot open the input deck '%s': %s. Give the path of a YAML deck, for example "
@@ -609,23 +610,27 @@ static int read_deck(const char *path, unsigned char **out, size_t *out_len) {
   text[len] = 0;
   *out = text;
   *out_len = len;
+  *device = (int)info[3];
   return 0;
 }
 
 static int load_file(pirf_config *cfg, const char *path) {
   unsigned char *text = NULL;
   size_t len = 0;
-  PIRF_TRY(read_deck(path, &text, &len));
+  int device = 0;
+  PIRF_TRY(read_deck(path, &text, &len, &device));
   yaml_document_t doc;
   int err = load_document(&doc, text, len, path);
   free(text);
   if (err) return err;
   yaml_node_t *root = yaml_document_get_root_node(&doc);
   if (!root || (root->type == YAML_SCALAR_NODE && root->data.scalar.length == 0)) {
+    /* An empty file is refused (a failed here-document, the wrong file), but /dev/null, a
+     * device that reads empty, is the deliberate way to ask for every default. */
     yaml_document_delete(&doc);
-    PIRF_USER_CHECK(0, "the input deck '%s' is empty: it sets no keys. Give a deck such as "
-                       "input/quickstart.yaml (a deck that means every default needs at least "
-                       "one key, e.g. 'pde: {name: darcy}')", path);
+    PIRF_USER_CHECK(device, "the input deck '%s' is empty: it sets no keys. Give a deck such as "
+                    "input/quickstart.yaml, or /dev/null for every default", path);
+    return 0;
   }
   if (root->type != YAML_MAPPING_NODE) {
     yaml_document_delete(&doc);

@@ -19,7 +19,8 @@ common+=" output.dir=$work data.path=$work/none.h5 sample.samples=6 sample.batch
 cmp="/usr/bin/python3 $src/tests/compare_fields.py"
 fail=0; pass=0
 check() { if eval "$2"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
-run() { local np=$1; shift; $mpiexec -n "$np" "$@" >"$work/out.txt" 2>&1 || { cat "$work/out.txt"; return 1; }; }
+source "$src/tests/core/last_wins.sh" # each override once: the later of two replaces the earlier
+run() { local np=$1; shift; local a; mapfile -t a < <(pirf_last_wins "$@"); $mpiexec -n "$np" "${a[@]}" >"$work/out.txt" 2>&1 || { cat "$work/out.txt"; return 1; }; }
 attr() { h5dump -a "$2" "$1" | sed -n 's/.*(0): *//p' | head -1; }
 
 check "make the checkpoint" "run 1 $mkck $deck $work/base.h5 5 $common"
