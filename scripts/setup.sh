@@ -27,13 +27,35 @@ if dpkg-query -W -f='${Status}' libhdf5-dev 2>/dev/null | grep -q "install ok in
   echo "[setup] note: the serial libhdf5-dev is installed; pirf's CMake asks for the parallel one" >&2
 fi
 
-# MPI as root in containers, oversubscription for small machines, no core pinning (ENVIRONMENT.md).
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-export OMPI_MCA_rmaps_base_oversubscribe=1 OMPI_MCA_hwloc_base_binding_policy=none
+# The MPI settings a user's shell needs too (root in containers, oversubscription, no pinning).
+# shellcheck source=env.sh
+source scripts/env.sh
 
 build=${PIRF_BUILD_DIR:-build}
 jobs=$(nproc 2>/dev/null || echo 2)
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release ${PIRF_CMAKE_ARGS:-} >/dev/null
-cmake --build "$build" -j "$jobs" 2>&1 | grep -E "error|warning|Error" || true
-test -x "$build/pirf" || { echo "[setup] build failed: $build/pirf missing" >&2; exit 1; }
-echo "[setup] built $build/pirf"
+log="$build/setup-build.log"
+mkdir -p "$build"
+# Quiet build: make's progress lines name targets such as test_..._user_error, which read as build
+# errors; print the compiler's own diagnostics (file:line: warning|error) and a summary instead,
+# and the whole failing output when something does fail. The full log stays in $log.
+if ! cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release ${PIRF_CMAKE_ARGS:-} >"$log" 2>&1; then
+  cat "$log" >&2
+  echo "[setup] configure failed (log: $log)" >&2
+  exit 1
+fi
+set +e
+cmake --build "$build" -j "$jobs" >>"$log" 2>&1
+rc=$?
+set -e
+diag='^[^ :][^:]*:[0-9]+(:[0-9]+)?: (fatal error|error|warning):'
+warnings=$(grep -Ec "$diag" "$log" || true)
+grep -E -A2 "$diag" "$log" | grep -v '^--$' || true
+if [ "$rc" != 0 ] || [ ! -x "$build/pirf" ]; then
+  # the failing commands' output: everything that is not a progress line
+  grep -Ev '^\[ *[0-9]+%\] (Building|Linking|Built target)|^(Scanning|Consolidate|-- )' "$log" \
+    | tail -60 >&2
+  echo "[setup] build failed (status $rc; full log: $log)" >&2
+  exit 1
+fi
+targets=$(grep -c "Built target" "$log" || true)
+echo "[setup] built $build/pirf ($targets targets, $warnings compiler diagnostics; log: $log)"

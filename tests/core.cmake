@@ -56,3 +56,12 @@ pirf_expect_error(command_without_deck 2 "'generate' needs an input deck" 1 gene
 add_test(NAME docs_list_every_deck_key
          COMMAND bash -c "missing=0; for k in $($<TARGET_FILE:pirf> keys | sed -n 's/^| `\\([^`]*\\)`.*/\\1/p'); do grep -q \"\\`$k\\`\" ${CMAKE_SOURCE_DIR}/docs/deck.md || { echo \"docs/deck.md lacks $k (run scripts/update_deck_doc.sh)\"; missing=1; }; done; exit $missing")
 set_tests_properties(docs_list_every_deck_key PROPERTIES ENVIRONMENT "${PIRF_TEST_ENV}")
+
+# Strings from a deck or a command line are never cut (issue 9); what a user sees on a wrong command
+# line, and the help (issue 10). The bad-input cases of the command line and decks are in
+# tests/corpus/cli.cases.
+pirf_add_test(NAME config_keeps_strings_at_full_length SOURCE tests/core/test_config_strings.c NP 1 2)
+add_test(NAME cli_errors_are_one_sentence_and_help_describes_commands
+         COMMAND bash ${CMAKE_SOURCE_DIR}/tests/core/test_cli.sh $<TARGET_FILE:pirf> ${CMAKE_SOURCE_DIR})
+set_tests_properties(cli_errors_are_one_sentence_and_help_describes_commands PROPERTIES
+                     PROCESSORS 2 TIMEOUT 300 LABELS deck)

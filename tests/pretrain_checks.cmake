@@ -28,8 +28,9 @@ function(pirf_pretrain_error name regex np)
 endfunction()
 pirf_pretrain_error(missing_data_set "data.path: cannot read the file 'no/such/data.h5'.*pirf generate" 2
                     ${PTINY} data.path=no/such/data.h5 output.dir=${PD}/out_missing)
+string(REPLACE "grid.resolution=16" "grid.resolution=32" PTINY32 "${PTINY}") # a key is given once
 pirf_pretrain_error(data_resolution_mismatch "holds 16x16 fields but grid.resolution is 32" 1
-                    ${PTINY} grid.resolution=32 data.path=${PD}/x.h5 output.dir=${PD}/out_res)
+                    ${PTINY32} data.path=${PD}/x.h5 output.dir=${PD}/out_res)
 pirf_pretrain_error(data_channel_mismatch "holds 3-channel fields but pde.name = darcy has 2 channels" 1
                     ${PTINY} data.path=${PD}/x_c3.h5 output.dir=${PD}/out_ch)
 pirf_pretrain_error(batch_not_multiple_of_groups "pretrain.batch = 3 is not a multiple of the 2 data groups" 2

@@ -5,7 +5,9 @@
  * Two kinds of failure, because MPI makes them behave differently:
  *   PIRF_USER_CHECK  a collective check on user input (the deck, a grid that does not divide):
  *                    every rank evaluates it identically, rank 0 alone prints, and every rank
- *                    returns cleanly to main, which exits non-zero.
+ *                    returns cleanly to main, which exits with status 2 on every rank (no
+ *                    MPI_Abort). The message is one sentence; its source location is printed
+ *                    only at verbosity 2 (PIRF_VERBOSITY=2 or output.verbosity=2).
  *   PIRF_CHECK       a local failure (a file a rank cannot read, an allocation): printed by the
  *                    rank that saw it; main then aborts the job so no peer hangs in a collective.
  */
@@ -24,6 +26,13 @@ void pirf_error_trace(const char *file, int line, const char *func);
 int pirf_error_is_collective(void);
 /* Silence the "called from" trace lines (tests that provoke errors on purpose). */
 void pirf_error_set_trace(int on);
+/* Verbosity of error reports: the larger of $PIRF_VERBOSITY (read at each report, default 1) and
+ * the value set here (output.verbosity, once the deck is loaded). At 2, user errors carry their
+ * source location and "called from" lines too. */
+int pirf_error_verbosity(void);
+void pirf_error_set_verbosity(int verbosity);
+/* Flush what this rank printed and give it time to reach mpiexec before MPI_Abort. */
+void pirf_error_before_abort(void);
 
 #define PIRF_CHECK(cond, ...)                                                                      \
   do {                                                                                             \

@@ -136,8 +136,10 @@ static int stored_deck(const char *path, char **deck) {
 static int load_deck(const char *yaml, const denoise_args *a, pirf_config **cfg) {
   char **over = calloc((size_t)a->nover + 1, sizeof *over);
   PIRF_CHECK(over, "out of memory");
-  over[0] = "parallel.tiles=[1, 1]";
-  for (int i = 0; i < a->nover; i++) over[i + 1] = a->over[i];
+  int n = 0, tiles_given = 0; /* the user's parallel.tiles replaces the default (a key is given once) */
+  for (int i = 0; i < a->nover; i++) tiles_given |= !strncmp(a->over[i], "parallel.tiles=", 15);
+  if (!tiles_given) over[n++] = "parallel.tiles=[1, 1]";
+  for (int i = 0; i < a->nover; i++) over[n++] = a->over[i];
   char tmp[4096] = "";
   int err = 0;
   if (*yaml) {
@@ -154,7 +156,7 @@ static int load_deck(const char *yaml, const denoise_args *a, pirf_config **cfg)
       PIRF_CHECK(0, "cannot write the checkpoint's deck to a temporary file '%s'", tmp);
     }
   }
-  err = pirf_config_load(cfg, pirf_deck_tables(), *yaml ? tmp : NULL, a->nover + 1, over);
+  err = pirf_config_load(cfg, pirf_deck_tables(), *yaml ? tmp : NULL, n, over);
   if (*yaml) unlink(tmp);
   free(over);
   return err;

@@ -64,8 +64,8 @@ const pirf_cfg_spec pirf_evaluate_schema[] = {
     {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL}};
 
 const char *pirf_evaluate_output(const pirf_config *cfg, char *buf, size_t len) {
-  snprintf(buf, len, "%s/evaluation.json", pirf_cfg_str(cfg, "output.dir"));
-  return buf;
+  return pirf_path_printf(buf, len, "output.dir", "%s/evaluation.json",
+                          pirf_cfg_str(cfg, "output.dir"));
 }
 
 #define MAX_RECORDS 256
@@ -157,7 +157,7 @@ static int read_holdout(evaluator *ev, const char *path) {
 
 static int read_floor(evaluator *ev, const pirf_config *cfg) {
   char path[4096];
-  pirf_deck_data_path(cfg, path, sizeof path);
+  if (!pirf_deck_data_path(cfg, path, sizeof path)) return PIRF_ERR_USER;
   if (!file_exists(ev->dc.world, path)) {
     pirf_log("[evaluate] note: the data set %s is missing; no residual floor reported\n", path);
     return 0;
@@ -265,7 +265,7 @@ static int write_reports(evaluator *ev, const pirf_config *cfg, const char *note
   if (ev->dc.world_rank != 0) return 0;
   const char *dir = pirf_cfg_str(cfg, "output.dir");
   char path[4200];
-  pirf_evaluate_output(cfg, path, sizeof path);
+  if (!pirf_evaluate_output(cfg, path, sizeof path)) return PIRF_ERR_USER;
   char tmp[4300];
   snprintf(tmp, sizeof tmp, "%s.partial", path);
   FILE *f = fopen(tmp, "w");
@@ -368,7 +368,7 @@ static int evaluate(pirf_config *cfg, evaluator *ev) {
   PIRF_TRY(pirf_mkdir_p(ev->dc.world, dir));
 
   char base_path[4200], pirf_path[4200], hold[4200], notes[4600] = "";
-  pirf_pretrain_output(cfg, base_path, sizeof base_path);
+  if (!pirf_pretrain_output(cfg, base_path, sizeof base_path)) return PIRF_ERR_USER;
   if (*pirf_cfg_str(cfg, "evaluate.pirf_checkpoint"))
     snprintf(pirf_path, sizeof pirf_path, "%s", pirf_cfg_str(cfg, "evaluate.pirf_checkpoint"));
   else

@@ -87,8 +87,7 @@ const pirf_cfg_spec pirf_finetune_schema[] = {
     {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL}};
 
 const char *pirf_finetune_output(const pirf_config *cfg, char *buf, size_t len) {
-  snprintf(buf, len, "%s/pirf.h5", pirf_cfg_str(cfg, "output.dir"));
-  return buf;
+  return pirf_path_printf(buf, len, "output.dir", "%s/pirf.h5", pirf_cfg_str(cfg, "output.dir"));
 }
 
 typedef struct {
@@ -223,7 +222,7 @@ static int run(pirf_config *cfg, tuner *t) {
     snprintf(base, sizeof base, "%s/base.h5", dir);
   snprintf(state, sizeof state, "%s/pirf-state.h5", dir);
   snprintf(logpath, sizeof logpath, "%s/finetune.jsonl", dir);
-  pirf_finetune_output(cfg, final, sizeof final);
+  if (!pirf_finetune_output(cfg, final, sizeof final)) return PIRF_ERR_USER;
   const int bench = pirf_cfg_bool(cfg, "finetune.bench");
   if (!bench) PIRF_TRY(pirf_mkdir_p(MPI_COMM_WORLD, dir));
 

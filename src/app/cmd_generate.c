@@ -36,7 +36,7 @@ int pirf_stage_generate(pirf_config *cfg) {
   const long N = pirf_cfg_int(cfg, "data.samples");
   const long chunk = pirf_cfg_int(cfg, "data.chunk");
   char path[4096];
-  pirf_deck_data_path(cfg, path, sizeof path);
+  if (!pirf_deck_data_path(cfg, path, sizeof path)) return PIRF_ERR_USER;
   PIRF_TRY(pirf_mkdir_parent(MPI_COMM_WORLD, path));
 
   long first, count;

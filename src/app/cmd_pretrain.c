@@ -62,8 +62,7 @@ const pirf_cfg_spec pirf_pretrain_schema[] = {
     {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL}};
 
 const char *pirf_pretrain_output(const pirf_config *cfg, char *buf, size_t len) {
-  snprintf(buf, len, "%s/base.h5", pirf_cfg_str(cfg, "output.dir"));
-  return buf;
+  return pirf_path_printf(buf, len, "output.dir", "%s/base.h5", pirf_cfg_str(cfg, "output.dir"));
 }
 
 /* Everything one training run holds. */
@@ -126,7 +125,7 @@ static int train(pirf_config *cfg, trainer *t) {
   const long rounds = (share + micro - 1) / micro;
 
   char data_path[4096];
-  pirf_deck_data_path(cfg, data_path, sizeof data_path);
+  if (!pirf_deck_data_path(cfg, data_path, sizeof data_path)) return PIRF_ERR_USER;
   PIRF_TRY(pirf_dataset_open(&t->ds, MPI_COMM_WORLD, data_path, "data.path"));
   t->have_ds = 1;
   PIRF_USER_CHECK(t->ds.H == dc->H && t->ds.W == dc->W,
@@ -160,7 +159,7 @@ static int train(pirf_config *cfg, trainer *t) {
   char state[4200], final[4200], logpath[4200];
   snprintf(state, sizeof state, "%s/pretrain-state.h5", dir);
   snprintf(logpath, sizeof logpath, "%s/pretrain.jsonl", dir);
-  pirf_pretrain_output(cfg, final, sizeof final);
+  if (!pirf_pretrain_output(cfg, final, sizeof final)) return PIRF_ERR_USER;
   PIRF_TRY(pirf_mkdir_p(MPI_COMM_WORLD, dir));
 
   long step = 0, n_img = 0;

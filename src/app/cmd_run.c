@@ -36,7 +36,10 @@ int pirf_cmd_run(const char *deck, int nargs, char **args) {
   int err = 0;
   for (int s = 0; s < n && !err; s++) {
     char out[4096];
-    stages[s].output(cfg, out, sizeof out);
+    if (!stages[s].output(cfg, out, sizeof out)) {
+      err = PIRF_ERR_USER;
+      break;
+    }
     /* every rank decides the same: rank 0 looks, then tells the others */
     int exists = access(out, F_OK) == 0;
     MPI_Bcast(&exists, 1, MPI_INT, 0, MPI_COMM_WORLD);

@@ -49,7 +49,7 @@ int pirf_stage_sample(pirf_config *cfg) {
   if (*pirf_cfg_str(cfg, "sample.checkpoint"))
     snprintf(ckpt, sizeof ckpt, "%s", pirf_cfg_str(cfg, "sample.checkpoint"));
   else
-    pirf_pretrain_output(cfg, ckpt, sizeof ckpt);
+    if (!pirf_pretrain_output(cfg, ckpt, sizeof ckpt)) return PIRF_ERR_USER;
   if (*pirf_cfg_str(cfg, "sample.output"))
     snprintf(out, sizeof out, "%s", pirf_cfg_str(cfg, "sample.output"));
   else

@@ -8,6 +8,7 @@
 #include "pirf/physics.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,7 +54,44 @@ const pirf_cfg_spec *const *pirf_deck_tables(void) {
   return tables;
 }
 
+/* Sort the arguments after the deck: key=value overrides go to the deck; an argument starting with
+ * '-' is a PETSc option (PETSc read it at PetscInitialize; its value, the next argument when that is
+ * neither an option nor an override, is skipped). What is neither is refused here, so a typo never
+ * runs a job with the setting silently ignored: a GNU-style "--key=value" or "--flag" (pirf has
+ * none after the deck: `pirf COMMAND --help` is handled before), and a "-key=value", which PETSc
+ * would take as an option nobody reads. PETSc options that nothing reads are refused by main
+ * (pirf_petsc_options_check). */
+static int own_flag(const char *flags, const char *a) {
+  size_t len = strlen(a);
+  for (const char *p = flags; p && *p;) {
+    size_t n = strcspn(p, " ");
+    if (n == len && !strncmp(p, a, n)) return 1;
+    p += n + (p[n] == ' ');
+  }
+  return 0;
+}
+
+int pirf_deck_check_args(int nargs, char **args, const char *own_flags) {
+  for (int i = 0; i < nargs; i++) {
+    const char *a = args[i];
+    if (a[0] != '-' || own_flag(own_flags, a)) continue;
+    const char *eq = strchr(a, '=');
+    const char *bare = a + strspn(a, "-");
+    if (eq) {
+      PIRF_USER_CHECK(0, "command line: '%s' is not an option; deck keys are set as key=value "
+                         "without dashes: %s", a, bare);
+    }
+    PIRF_USER_CHECK(a[1] != '-', "command line: unknown option '%s'; after the deck pirf takes "
+                    "key=value overrides (e.g. grid.resolution=32) and PETSc options (-name "
+                    "[value]); see pirf COMMAND --help", a);
+    if (i + 1 < nargs && args[i + 1][0] != '-' && !strchr(args[i + 1], '=')) i++;
+  }
+  return 0;
+}
+
 int pirf_deck_load(const char *deck, int nargs, char **args, pirf_config **cfg) {
+  *cfg = NULL;
+  PIRF_TRY(pirf_deck_check_args(nargs, args, NULL));
   char **over = calloc((size_t)nargs + 1, sizeof *over);
   PIRF_CHECK(over, "out of memory");
   int n = 0;
@@ -63,10 +101,21 @@ int pirf_deck_load(const char *deck, int nargs, char **args, pirf_config **cfg) 
       continue;
     }
     over[n++] = args[i];
+    /* output.verbosity=2 on the command line applies to errors in the deck itself */
+    if (!strncmp(args[i], "output.verbosity=", 17)) pirf_error_set_verbosity(atoi(args[i] + 17));
   }
   int err = pirf_config_load(cfg, pirf_deck_tables(), deck, n, over);
   free(over);
-  return err;
+  if (err) return err;
+  pirf_error_set_verbosity((int)pirf_cfg_int(*cfg, "output.verbosity"));
+  if (!*pirf_cfg_str(*cfg, "output.dir")) {
+    pirf_error_report(__FILE__, __LINE__, __func__, 1,
+                      "%s: output.dir is empty; give the directory of this run's outputs, for "
+                      "example output.dir=runs/darcy", pirf_cfg_origin(*cfg, "output.dir"));
+    pirf_config_destroy(cfg);
+    return PIRF_ERR_USER;
+  }
+  return 0;
 }
 
 int pirf_run_stage(const char *deck, int nargs, char **args, int (*stage)(pirf_config *cfg)) {
@@ -80,6 +129,18 @@ int pirf_run_stage(const char *deck, int nargs, char **args, int (*stage)(pirf_c
   return err;
 }
 
+const char *pirf_path_printf(char *buf, size_t len, const char *what, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int n = vsnprintf(buf, len, fmt, ap);
+  va_end(ap);
+  if (n >= 0 && (size_t)n < len) return buf;
+  pirf_error_report(__FILE__, __LINE__, __func__, 1,
+                    "the file name built from %s is %d characters long, more than the %zu pirf "
+                    "supports; choose a shorter %s", what, n, len - 1, what);
+  return NULL;
+}
+
 int pirf_deck_decomp(const pirf_config *cfg, MPI_Comm world, pirf_decomp *dc) {
   long tiles[2], mult[8];
   pirf_cfg_int_list(cfg, "parallel.tiles", tiles, 2);
@@ -90,17 +151,17 @@ int pirf_deck_decomp(const pirf_config *cfg, MPI_Comm world, pirf_decomp *dc) {
 
 const char *pirf_deck_data_path(const pirf_config *cfg, char *buf, size_t len) {
   const char *p = pirf_cfg_str(cfg, "data.path");
-  if (*p)
-    snprintf(buf, len, "%s", p);
-  else
-    snprintf(buf, len, "data/%s.h5", pirf_cfg_str(cfg, "pde.name"));
-  return buf;
+  if (*p) return pirf_path_printf(buf, len, "data.path", "%s", p);
+  return pirf_path_printf(buf, len, "pde.name", "data/%s.h5", pirf_cfg_str(cfg, "pde.name"));
 }
 
 int pirf_mkdir_p(MPI_Comm comm, const char *dir) {
   int rank, err = 0;
   MPI_Comm_rank(comm, &rank);
   char buf[4096];
+  PIRF_USER_CHECK(strlen(dir) < sizeof buf, "the directory name '%.60s...' is %zu characters "
+                  "long, more than the %zu pirf supports; choose a shorter one", dir, strlen(dir),
+                  sizeof buf - 1);
   if (rank == 0 && *dir) {
     snprintf(buf, sizeof buf, "%s", dir);
     for (char *p = buf + 1;; p++) {
@@ -123,6 +184,9 @@ int pirf_mkdir_p(MPI_Comm comm, const char *dir) {
 
 int pirf_mkdir_parent(MPI_Comm comm, const char *path) {
   char buf[4096];
+  PIRF_USER_CHECK(strlen(path) < sizeof buf, "the file name '%.60s...' is %zu characters long, "
+                  "more than the %zu pirf supports; choose a shorter one", path, strlen(path),
+                  sizeof buf - 1);
   snprintf(buf, sizeof buf, "%s", path);
   char *slash = strrchr(buf, '/');
   if (!slash) return 0;

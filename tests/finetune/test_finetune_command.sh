@@ -23,10 +23,12 @@ ft="finetune.steps=4 finetune.k=2 finetune.batch=2 finetune.log_iterations=1 fin
 ft+=" finetune.base=$work/base/base.h5 finetune.weight_reg=0.01 finetune.eval_samples=2"
 fail=0; pass=0
 check() { if eval "$2"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
-run() { local np=$1; shift; $mpiexec -n "$np" "$pirf" "$@" >"$work/out.txt" 2>&1 || { cat "$work/out.txt"; return 1; }; }
+source "$src/tests/core/last_wins.sh" # each override once: the later of two replaces the earlier
+run() { local np=$1; shift; local a; mapfile -t a < <(pirf_last_wins "$@"); $mpiexec -n "$np" "$pirf" "${a[@]}" >"$work/out.txt" 2>&1 || { cat "$work/out.txt"; return 1; }; }
 user_error() { # np, expected message fragment, args...
   local np=$1 msg=$2; shift 2
-  $mpiexec -n "$np" "$pirf" "$@" >"$work/err.txt" 2>&1
+  local a; mapfile -t a < <(pirf_last_wins "$@")
+  $mpiexec -n "$np" "$pirf" "${a[@]}" >"$work/err.txt" 2>&1
   local rc=$?
   [ $rc = 2 ] && grep -q -- "$msg" "$work/err.txt" || { echo "rc $rc"; cat "$work/err.txt"; return 1; }
 }

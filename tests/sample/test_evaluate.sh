@@ -19,8 +19,9 @@ ev="evaluate.samples=6 evaluate.batch=4 evaluate.steps=[6,3] evaluate.zetas=[0,2
 ev+=" evaluate.holdout_samples=4 sample.guided_fraction=0.5"
 fail=0; pass=0
 check() { if eval "$2"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
-run() { local np=$1; shift; $mpiexec -n "$np" "$@" >"$work/out.txt" 2>&1 || { cat "$work/out.txt"; return 1; }; }
-experr() { bash "$src/tests/expect_error.sh" "$@" >"$work/err.txt" 2>&1 || { cat "$work/err.txt"; return 1; }; }
+source "$src/tests/core/last_wins.sh" # each override once: the later of two replaces the earlier
+run() { local np=$1; shift; local a; mapfile -t a < <(pirf_last_wins "$@"); $mpiexec -n "$np" "${a[@]}" >"$work/out.txt" 2>&1 || { cat "$work/out.txt"; return 1; }; }
+experr() { local a; mapfile -t a < <(pirf_last_wins "$@"); bash "$src/tests/expect_error.sh" "${a[@]}" >"$work/err.txt" 2>&1 || { cat "$work/err.txt"; return 1; }; }
 
 mkdir -p $work/o
 check "generate" "run 2 $pirf generate $deck $common"

@@ -4,8 +4,8 @@
 # samples at 1 rank, 2 ranks (2 data groups, batches round-robin) and 4 ranks (2x2 tiles; DPS also
 # [2,1] tiles x 2 groups): bit for bit across data groups, to 2e-4 across tiles (sums in another
 # order; the samples reach |x| ~ 8 after 11 float32 evaluations of a random network, and which
-# OpenBLAS kernel runs (OPENBLAS_CORETYPE) moves the tiled result by up to ~1e-5 relative). The same for DPS guidance (guided_fraction 0.5: 3 guided steps, 2 vjps each except the
-# last) and CoCoGen; guidance changes the samples and lowers the guided residual; the file has the
+# OpenBLAS kernel runs (OPENBLAS_CORETYPE) moves the tiled result by up to ~1e-5 relative). The
+# same for DPS guidance (guided_fraction 0.5: 3 guided steps, 2 vjps each except the last) and CoCoGen; guidance changes the samples and lowers the guided residual; the file has the
 # cost attributes; /net differs from /ema.
 # usage: test_sample_layouts.sh PIRF MAKE_CHECKPOINT MPIEXEC SOURCE_DIR
 set -uo pipefail
@@ -20,7 +20,8 @@ common+=" output.dir=$work data.path=$work/none.h5 sample.samples=6 sample.batch
 cmp="/usr/bin/python3 $src/tests/compare_fields.py"
 fail=0; pass=0
 check() { if eval "$2"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
-run() { local np=$1; shift; $mpiexec -n "$np" "$@" >"$work/out.txt" 2>&1 || { cat "$work/out.txt"; return 1; }; }
+source "$src/tests/core/last_wins.sh" # each override once: the later of two replaces the earlier
+run() { local np=$1; shift; local a; mapfile -t a < <(pirf_last_wins "$@"); $mpiexec -n "$np" "${a[@]}" >"$work/out.txt" 2>&1 || { cat "$work/out.txt"; return 1; }; }
 attr() { h5dump -a "$2" "$1" | sed -n 's/.*(0): *//p' | head -1; }
 
 check "make the checkpoint" "run 1 $mkck $deck $work/base.h5 5 $common"
