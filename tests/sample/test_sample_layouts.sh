@@ -5,8 +5,9 @@
 # [2,1] tiles x 2 groups): bit for bit across data groups, to 2e-4 across tiles (sums in another
 # order; the samples reach |x| ~ 8 after 11 float32 evaluations of a random network, and which
 # OpenBLAS kernel runs (OPENBLAS_CORETYPE) moves the tiled result by up to ~1e-5 relative). The
-# same for DPS guidance (guided_fraction 0.5: 3 guided steps, 2 vjps each except the last) and CoCoGen; guidance changes the samples and lowers the guided residual; the file has the
-# cost attributes; /net differs from /ema.
+# same for DPS guidance (guided_fraction 0.5: 3 guided steps, 2 vjps each except the last) and
+# CoCoGen; guidance changes the samples and lowers the guided residual; the file has the cost
+# attributes; /net differs from /ema.
 # usage: test_sample_layouts.sh PIRF MAKE_CHECKPOINT MPIEXEC SOURCE_DIR
 set -uo pipefail
 pirf=$1; mkck=$2; mpiexec=$3; src=$4
