@@ -1,5 +1,8 @@
-/* Stop flags set by signal handlers (see pirf/stop.h). */
+/* Stop flags set by signal handlers, and the cheap in-step poll (see pirf/stop.h). */
 #include "pirf/stop.h"
+
+#include "pirf/check.h"
+#include "pirf/log.h"
 
 #include <signal.h>
 #include <string.h>
@@ -26,3 +29,73 @@ int pirf_stop_requested(MPI_Comm comm) {
 }
 
 int pirf_stop_signal(void) { return (int)stop_signal; }
+
+/* The armed poll: one reduction of {stop flag, peak RSS} in flight at a time, on a communicator of
+ * its own so that it never matches another collective. */
+static struct {
+  MPI_Comm comm;
+  MPI_Request req;
+  double send[2], recv[2];
+  int agreed;
+  double rss, last, max_gap;
+  long count;
+  void (*hook)(void *);
+  void *ctx;
+} poll = {MPI_COMM_NULL, MPI_REQUEST_NULL, {0, 0}, {0, 0}, 0, 0, 0, 0, 0, NULL, NULL};
+
+int pirf_stop_arm(MPI_Comm comm, void (*hook)(void *), void *ctx) {
+  pirf_stop_disarm();
+  PIRF_MPI(MPI_Comm_dup(comm, &poll.comm));
+  poll.req = MPI_REQUEST_NULL;
+  poll.agreed = 0;
+  poll.rss = 0;
+  poll.max_gap = 0;
+  poll.count = 0;
+  poll.last = pirf_wtime();
+  poll.hook = hook;
+  poll.ctx = ctx;
+  return 0;
+}
+
+void pirf_stop_disarm(void) {
+  if (poll.comm == MPI_COMM_NULL) return;
+  if (poll.req != MPI_REQUEST_NULL) MPI_Wait(&poll.req, MPI_STATUS_IGNORE);
+  if (poll.agreed) pirf_error_set_trace(1);
+  MPI_Comm_free(&poll.comm);
+  poll.comm = MPI_COMM_NULL;
+  poll.hook = NULL;
+}
+
+void pirf_stop_abandon(void) {
+  poll.comm = MPI_COMM_NULL;
+  poll.req = MPI_REQUEST_NULL;
+  poll.hook = NULL;
+}
+
+int pirf_stop_poll(void) {
+  if (poll.comm == MPI_COMM_NULL) return 0;
+  if (poll.agreed) return PIRF_STOPPED;
+  const double now = pirf_wtime();
+  if (now - poll.last > poll.max_gap) poll.max_gap = now - poll.last;
+  poll.last = now;
+  poll.count++;
+  if (poll.req != MPI_REQUEST_NULL) {
+    /* every rank waits for the same reduction at the same poll point: the same verdict */
+    MPI_Wait(&poll.req, MPI_STATUS_IGNORE);
+    if (poll.recv[1] > poll.rss) poll.rss = poll.recv[1];
+    if (poll.recv[0] > 0) {
+      poll.agreed = 1;
+      pirf_error_set_trace(0); /* PIRF_STOPPED on its way up is no error: no "called from" lines */
+      return PIRF_STOPPED;
+    }
+  }
+  poll.send[0] = stop_signal != 0;
+  poll.send[1] = pirf_rss_peak_mib();
+  MPI_Iallreduce(poll.send, poll.recv, 2, MPI_DOUBLE, MPI_MAX, poll.comm, &poll.req);
+  if (poll.hook) poll.hook(poll.ctx);
+  return 0;
+}
+
+double pirf_stop_poll_rss_mib(void) { return poll.rss; }
+double pirf_stop_poll_max_gap(void) { return poll.max_gap; }
+long pirf_stop_poll_count(void) { return poll.count; }
