@@ -29,6 +29,8 @@ void pirf_stop_install(void);
 int pirf_stop_requested(MPI_Comm comm);
 /* Local: the signal number received, 0 if none (for the log line). */
 int pirf_stop_signal(void);
+/* Collective: seconds since the first signal reached any rank (wall clock), -1 if none did. */
+double pirf_stop_seconds_since_signal(MPI_Comm comm);
 
 /* Collective over comm: enable pirf_stop_poll() (on a duplicate of comm). `hook`, if not NULL, is
  * called at every poll point on every rank (the training run's in-step progress line). */
@@ -40,6 +42,12 @@ void pirf_stop_disarm(void);
 void pirf_stop_abandon(void);
 /* Collective over the armed communicator (see above); 0 when not armed. */
 int pirf_stop_poll(void);
+/* A poll point: returns PIRF_STOPPED from the enclosing function when the run is to stop. */
+#define PIRF_STOP_POINT()                                                                          \
+  do {                                                                                             \
+    int pirf_stop_err_ = pirf_stop_poll();                                                         \
+    if (pirf_stop_err_) return pirf_stop_err_;                                                     \
+  } while (0)
 /* From the last completed poll: the largest peak RSS over the ranks in MiB (0 before the first),
  * the longest stretch between two poll points in seconds (this rank), and the number of polls. */
 double pirf_stop_poll_rss_mib(void);

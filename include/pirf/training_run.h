@@ -42,7 +42,7 @@ typedef struct {
   FILE *log; /* rank 0 */
   pirf_progress prog;
   double stop_latency, ckpt_seconds, t_step;
-  long max_nonfinite, nonfinite_run, ckpt_step;
+  long max_nonfinite, nonfinite_run, ckpt_step, fault_step;
   int have_dc, have_net, have_opt, have_prog, armed, warned;
 } pirf_training_run;
 
@@ -66,6 +66,9 @@ int pirf_training_loop_begin(pirf_training_run *r, const char *unit, long total,
  * values the Adam guard replaced in this step; loss: its (global) loss. Collective verdict: a user
  * error (status 2) after <name>.max_nonfinite consecutive non-finite steps. */
 int pirf_training_step_end(pirf_training_run *r, long nonfinite, double loss);
+/* Fault injection (tests): with PIRF_FAULT_NONFINITE_STEP=k in the environment, from step k on
+ * rank 0 puts a NaN into its gradient before the Adam step (which the guard counts). */
+void pirf_training_fault(pirf_training_run *r, float *grad);
 /* Collective: one JSONL line {"<step_key>": step, <fields>, "time": ..., "unix_time": ...,
  * "rss_mib": peak RSS max over ranks} on rank 0 (fields: `"key": value, ...` without braces;
  * with_step = 0 for lines that carry their own counter, e.g. evaluations). */

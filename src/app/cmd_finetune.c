@@ -301,6 +301,7 @@ static int run(pirf_config *cfg, tuner *t) {
     const double lr = pirf_lr_at(r->os.lr, r->os.lr_rampup_kimg, (double)r->n_img);
     pirf_ft_stats st;
     err = pirf_ft_gradient(&t->ft, r->params, r->ref, r->step, &st);
+    pirf_training_fault(r, t->ft.grad + t->ft.first);
     long bad = 0;
     /* the partial gradients already sum to the gradient of the global mean: scale 1 */
     if (!err) err = pirf_adam_step(&r->opt, r->params, t->ft.grad, 1.0, lr, &bad);

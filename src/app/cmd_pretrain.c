@@ -226,6 +226,7 @@ static int train(pirf_config *cfg, trainer *t) {
     double loss = 0;
     long bad = 0;
     err = step_gradient(t, share, micro, batch, N, &loss);
+    pirf_training_fault(r, t->grad);
     /* The loss is already divided by the global batch: the world sum of the partial gradients
      * is the gradient, so scale 1. */
     if (!err) err = pirf_adam_step(&r->opt, r->params, t->grad, 1.0, lr, &bad);

@@ -30,7 +30,14 @@ int pirf_training_init(pirf_training_run *r, const pirf_config *cfg, const char 
   snprintf(r->state, sizeof r->state, "%s/%s", dir, state_file);
   snprintf(r->logpath, sizeof r->logpath, "%s/%s", dir, log_file);
   r->deck_yaml = pirf_config_to_yaml(cfg);
+  /* fault injection for the tests of the non-finite guard (docs/pretrain.md) */
+  const char *f = getenv("PIRF_FAULT_NONFINITE_STEP");
+  r->fault_step = f && *f ? atol(f) : -1;
   return 0;
+}
+
+void pirf_training_fault(pirf_training_run *r, float *grad) {
+  if (r->fault_step >= 0 && r->step >= r->fault_step && r->dc.world_rank == 0) grad[0] = NAN;
 }
 
 int pirf_training_decomp(pirf_training_run *r, const pirf_config *cfg) {
@@ -245,8 +252,12 @@ int pirf_training_stop(pirf_training_run *r) {
   if (r->have_prog) pirf_progress_close(&r->prog);
   r->have_prog = 0;
   if (r->ckpt_step != r->step) PIRF_TRY(pirf_training_checkpoint(r, r->state));
-  pirf_log("[%s] stop requested (%s): %s holds %s %ld; rerun the same command to resume\n", r->name,
-           signal_name(pirf_stop_signal()), r->state, r->step_key, r->step);
+  const double latency = pirf_stop_seconds_since_signal(MPI_COMM_WORLD);
+  int sig = pirf_stop_signal();
+  PIRF_MPI(MPI_Allreduce(MPI_IN_PLACE, &sig, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD));
+  pirf_log("[%s] stop requested (%s): %s holds %s %ld, written %.2f s after the signal "
+           "(run.stop_latency_s = %g); rerun the same command to resume\n", r->name,
+           signal_name(sig), r->state, r->step_key, r->step, latency, r->stop_latency);
   return PIRF_STOPPED;
 }
 

@@ -6,10 +6,15 @@
 
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 
 static volatile sig_atomic_t stop_signal = 0;
+static struct timespec stop_time; /* when the first signal arrived (CLOCK_REALTIME) */
 
-static void on_signal(int sig) { stop_signal = sig; }
+static void on_signal(int sig) {
+  if (!stop_signal) clock_gettime(CLOCK_REALTIME, &stop_time); /* async-signal-safe */
+  stop_signal = sig;
+}
 
 void pirf_stop_install(void) {
   struct sigaction sa;
@@ -29,6 +34,17 @@ int pirf_stop_requested(MPI_Comm comm) {
 }
 
 int pirf_stop_signal(void) { return (int)stop_signal; }
+
+double pirf_stop_seconds_since_signal(MPI_Comm comm) {
+  double s = -1;
+  if (stop_signal) {
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    s = (double)(now.tv_sec - stop_time.tv_sec) + 1e-9 * (double)(now.tv_nsec - stop_time.tv_nsec);
+  }
+  MPI_Allreduce(MPI_IN_PLACE, &s, 1, MPI_DOUBLE, MPI_MAX, comm);
+  return s;
+}
 
 /* The armed poll: one reduction of {stop flag, peak RSS} in flight at a time, on a communicator of
  * its own so that it never matches another collective. */
