@@ -5,14 +5,15 @@
  * it, both collective so that every rank stops at the same place:
  *   pirf_stop_requested(comm)  one blocking allreduce; training loops call it after every step.
  *   pirf_stop_poll()           the in-step check, cheap enough to call between U-Net blocks, sampler
- *                              steps or the samples of a batch: it completes the non-blocking
- *                              reduction started by the previous poll and starts the next one, so
- *                              it never waits for a peer more than one poll point behind. Active
+ *                              steps or the samples of a batch: every so many poll points (the
+ *                              same count on every rank, tuned to a set interval) it completes the
+ *                              non-blocking reduction started by the previous exchange and starts
+ *                              the next one, so it rarely waits for a peer. Active
  *                              only between pirf_stop_arm() and pirf_stop_disarm() (training runs),
  *                              and only meaningful where every rank of the armed communicator
  *                              passes the same sequence of poll points; returns PIRF_STOPPED at
  *                              the same point on every rank once any rank was signalled (one or
- *                              two poll points after the signal), and from then on.
+ *                              two exchanges after the signal), and from then on.
  * A caller that gets PIRF_STOPPED abandons what it was doing and returns it up the stack (without
  * changing parameters or optimizer state); the training run then writes the state of the last
  * completed step and main exits with status 3; rerunning the same command resumes from it.
@@ -32,9 +33,10 @@ int pirf_stop_signal(void);
 /* Collective: seconds since the first signal reached any rank (wall clock), -1 if none did. */
 double pirf_stop_seconds_since_signal(MPI_Comm comm);
 
-/* Collective over comm: enable pirf_stop_poll() (on a duplicate of comm). `hook`, if not NULL, is
- * called at every poll point on every rank (the training run's in-step progress line). */
-int pirf_stop_arm(MPI_Comm comm, void (*hook)(void *), void *ctx);
+/* Collective over comm: enable pirf_stop_poll() (on a duplicate of comm), exchanging about every
+ * `interval` seconds (a stop is seen within about two intervals). `hook`, if not NULL, is called
+ * at every poll point on every rank (the training run's in-step progress line). */
+int pirf_stop_arm(MPI_Comm comm, double interval, void (*hook)(void *), void *ctx);
 /* Collective: complete the reduction in flight and disable polling. */
 void pirf_stop_disarm(void);
 /* Local: disable polling without completing anything (error paths, where perhaps not every rank
@@ -48,8 +50,8 @@ int pirf_stop_poll(void);
     int pirf_stop_err_ = pirf_stop_poll();                                                         \
     if (pirf_stop_err_) return pirf_stop_err_;                                                     \
   } while (0)
-/* From the last completed poll: the largest peak RSS over the ranks in MiB (0 before the first),
- * the longest stretch between two poll points in seconds (this rank), and the number of polls. */
+/* From the last completed exchange: the largest peak RSS over the ranks in MiB (0 before the
+ * first); the longest stretch between two exchanges in seconds (this rank); the number of polls. */
 double pirf_stop_poll_rss_mib(void);
 double pirf_stop_poll_max_gap(void);
 long pirf_stop_poll_count(void);

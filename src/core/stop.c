@@ -46,28 +46,34 @@ double pirf_stop_seconds_since_signal(MPI_Comm comm) {
   return s;
 }
 
-/* The armed poll: one reduction of {stop flag, peak RSS} in flight at a time, on a communicator of
- * its own so that it never matches another collective. */
+/* The armed poll. Exchanges (one reduction of {stop flag, peak RSS, -polls to skip} in flight at a
+ * time, on a communicator of its own so that it never matches another collective) happen only
+ * every `skip` poll points, where `skip` comes out of the previous exchange (the smallest wish over
+ * the ranks, each rank wishing for about `interval` seconds between exchanges): every rank skips
+ * the same count, so the exchanges and the verdict stay collective, and a tiny network with
+ * thousands of poll points a second pays for a few exchanges a second only. */
 static struct {
   MPI_Comm comm;
   MPI_Request req;
-  double send[2], recv[2];
+  double send[3], recv[3];
   int agreed;
-  double rss, last, max_gap;
-  long count;
+  double rss, last, max_gap, interval, t_exchange;
+  long count, skip, since;
   void (*hook)(void *);
   void *ctx;
-} poll = {MPI_COMM_NULL, MPI_REQUEST_NULL, {0, 0}, {0, 0}, 0, 0, 0, 0, 0, NULL, NULL};
+} poll = {MPI_COMM_NULL, MPI_REQUEST_NULL, {0, 0, 0}, {0, 0, 0}, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL};
 
-int pirf_stop_arm(MPI_Comm comm, void (*hook)(void *), void *ctx) {
+int pirf_stop_arm(MPI_Comm comm, double interval, void (*hook)(void *), void *ctx) {
   pirf_stop_disarm();
   PIRF_MPI(MPI_Comm_dup(comm, &poll.comm));
   poll.req = MPI_REQUEST_NULL;
   poll.agreed = 0;
   poll.rss = 0;
   poll.max_gap = 0;
-  poll.count = 0;
-  poll.last = pirf_wtime();
+  poll.count = poll.since = 0;
+  poll.skip = 1;
+  poll.interval = interval > 0 ? interval : 0.1;
+  poll.last = poll.t_exchange = pirf_wtime();
   poll.hook = hook;
   poll.ctx = ctx;
   return 0;
@@ -91,10 +97,16 @@ void pirf_stop_abandon(void) {
 int pirf_stop_poll(void) {
   if (poll.comm == MPI_COMM_NULL) return 0;
   if (poll.agreed) return PIRF_STOPPED;
+  poll.count++;
+  poll.since++;
+  if (--poll.skip > 0) {
+    if (poll.hook) poll.hook(poll.ctx);
+    return 0;
+  }
   const double now = pirf_wtime();
   if (now - poll.last > poll.max_gap) poll.max_gap = now - poll.last;
   poll.last = now;
-  poll.count++;
+  long next = 1;
   if (poll.req != MPI_REQUEST_NULL) {
     /* every rank waits for the same reduction at the same poll point: the same verdict */
     MPI_Wait(&poll.req, MPI_STATUS_IGNORE);
@@ -104,10 +116,21 @@ int pirf_stop_poll(void) {
       pirf_error_set_trace(0); /* PIRF_STOPPED on its way up is no error: no "called from" lines */
       return PIRF_STOPPED;
     }
+    next = (long)-poll.recv[2];
   }
+  poll.skip = next < 1 ? 1 : next;
+  /* this rank's wish for the gap after the next exchange: `interval` seconds of poll points */
+  const double dt = now - poll.t_exchange;
+  double wish = dt > 0 ? (double)poll.since * poll.interval / dt : 1.0;
+  /* at most twice the last stretch: a rate measured over a few fast poll points says little */
+  if (wish > 2.0 * (double)poll.since) wish = 2.0 * (double)poll.since;
+  wish = wish < 1 ? 1 : wish > 1e6 ? 1e6 : wish;
+  poll.since = 0;
+  poll.t_exchange = now;
   poll.send[0] = stop_signal != 0;
   poll.send[1] = pirf_rss_peak_mib();
-  MPI_Iallreduce(poll.send, poll.recv, 2, MPI_DOUBLE, MPI_MAX, poll.comm, &poll.req);
+  poll.send[2] = -(double)(long)wish;
+  MPI_Iallreduce(poll.send, poll.recv, 3, MPI_DOUBLE, MPI_MAX, poll.comm, &poll.req);
   if (poll.hook) poll.hook(poll.ctx);
   return 0;
 }

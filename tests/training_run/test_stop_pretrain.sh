@@ -21,7 +21,7 @@ $mpiexec -n 2 "$pirf" generate $deck $tiny >/dev/null 2>&1 || { echo "generate f
 stop_once() { # label, signal, target (rank|mpiexec), dir
   local label=$1 sig=$2 target=$3 dir=$4
   start 2 pretrain $deck $common output.dir=$dir
-  wait_grep "$out" 'step 2 in progress' || { echo "$label: no progress line inside step 2"; kill -KILL $mp; return 1; }
+  wait_grep "$out" "step 2 in progress" 120 || { echo "$label: no progress line inside step 2"; kill -KILL $mp; return 1; }
   local pid=$mp; [ "$target" = rank ] && pid=$(rank_pid)
   local t0; t0=$(now)
   kill -"$sig" "$pid"
