@@ -57,11 +57,12 @@ static struct {
   MPI_Request req;
   double send[3], recv[3];
   int agreed;
-  double rss, last, max_gap, interval, t_exchange;
+  double rss, last, max_gap, interval, t_exchange, t_poll, max_step;
   long count, skip, since;
   void (*hook)(void *);
   void *ctx;
-} poll = {MPI_COMM_NULL, MPI_REQUEST_NULL, {0, 0, 0}, {0, 0, 0}, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL};
+} poll = {MPI_COMM_NULL, MPI_REQUEST_NULL, {0, 0, 0}, {0, 0, 0}, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL,
+          NULL};
 
 int pirf_stop_arm(MPI_Comm comm, double interval, void (*hook)(void *), void *ctx) {
   pirf_stop_disarm();
@@ -73,7 +74,8 @@ int pirf_stop_arm(MPI_Comm comm, double interval, void (*hook)(void *), void *ct
   poll.count = poll.since = 0;
   poll.skip = 1;
   poll.interval = interval > 0 ? interval : 0.1;
-  poll.last = poll.t_exchange = pirf_wtime();
+  poll.last = poll.t_exchange = poll.t_poll = pirf_wtime();
+  poll.max_step = 0;
   poll.hook = hook;
   poll.ctx = ctx;
   return 0;
@@ -99,6 +101,12 @@ int pirf_stop_poll(void) {
   if (poll.agreed) return PIRF_STOPPED;
   poll.count++;
   poll.since++;
+  /* the longest stretch between two poll points lately (decaying by 0.9 per exchange, so a rank
+   * descheduled once does not slow the polls down for good): a count of poll points must not span
+   * more than `interval` even where the slowest blocks come after fast ones */
+  const double t = pirf_wtime();
+  if (t - poll.t_poll > poll.max_step) poll.max_step = t - poll.t_poll;
+  poll.t_poll = t;
   if (--poll.skip > 0) {
     if (poll.hook) poll.hook(poll.ctx);
     return 0;
@@ -122,8 +130,11 @@ int pirf_stop_poll(void) {
   /* this rank's wish for the gap after the next exchange: `interval` seconds of poll points */
   const double dt = now - poll.t_exchange;
   double wish = dt > 0 ? (double)poll.since * poll.interval / dt : 1.0;
-  /* at most twice the last stretch: a rate measured over a few fast poll points says little */
+  /* at most twice the last stretch (a rate measured over a few fast poll points says little), and
+   * no more than `interval` of the slowest stretch seen between two poll points */
   if (wish > 2.0 * (double)poll.since) wish = 2.0 * (double)poll.since;
+  if (poll.max_step > 0 && wish > poll.interval / poll.max_step) wish = poll.interval / poll.max_step;
+  poll.max_step *= 0.9;
   wish = wish < 1 ? 1 : wish > 1e6 ? 1e6 : wish;
   poll.since = 0;
   poll.t_exchange = now;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # training_run_finetune_stops_within_the_latency_bound: fine-tuning whose iterations are longer than
-# run.stop_latency_s (128 samples through 8 sampler steps per iteration, bound 2 s) is signalled
+# run.stop_latency_s (384 samples through 24 sampler steps per iteration, bound 2 s) is signalled
 # while a progress line says its second iteration is in progress: SIGUSR2 to a rank, SIGTERM to
 # mpiexec. Each time pirf abandons the iteration in flight, writes the state of the last completed
 # one and stops with status 3 (Open MPI's mpiexec reports 1 when it was itself sent TERM) within
@@ -12,7 +12,7 @@ set -uo pipefail
 source "$(dirname "$0")/lib.sh" "$1" "$2" "$3" stop_finetune
 bound=2
 base="$tiny pretrain.batch=2 pretrain.kimg=0.002 pretrain.seed=3 output.dir=$work/base"
-common="$tiny finetune.steps=8 finetune.k=2 finetune.batch=128 finetune.micro_batch=32"
+common="$tiny finetune.steps=24 finetune.k=2 finetune.batch=384 finetune.micro_batch=32"
 common+=" finetune.log_iterations=2 finetune.lr=1e-3 finetune.eval_samples=0 finetune.iterations=3"
 common+=" finetune.base=$work/base/base.h5 run.stop_latency_s=$bound output.progress_s=1"
 $mpiexec -n 2 "$pirf" generate $deck $tiny >/dev/null 2>&1 || { echo "generate failed"; exit 1; }
