@@ -16,10 +16,11 @@ common="$tiny pretrain.batch=4 pretrain.log_kimg=0.004 pretrain.seed=5 pretrain.
 $mpiexec -n $np "$pirf" generate $deck $tiny >/dev/null 2>&1 || { echo "generate failed"; exit 1; }
 
 if [ "$np" -gt 1 ]; then
-  # SIGKILL one rank once the log is 5+ lines past the checkpoint of step 8
-  run_kill="$common pretrain.kimg=0.16 pretrain.checkpoint_kimg=0.032"
-  start $np pretrain $deck $run_kill output.dir=$work/k
-  wait_lines "$work/k/pretrain.jsonl" 14 || echo "the run did not get far"
+  # SIGKILL one rank of a long run once the log is 4+ lines past the checkpoint of step 100 (the
+  # next would come at step 200), then rerun it shorter (120 steps: pretrain.kimg only sets the end)
+  ckpt="$common pretrain.checkpoint_kimg=0.4"
+  start $np pretrain $deck $ckpt pretrain.kimg=16 output.dir=$work/k
+  wait_lines "$work/k/pretrain.jsonl" 104 || echo "the run did not get far"
   kill -KILL "$(rank_pid)"
   wait_run
   lines=$(wc -l < $work/k/pretrain.jsonl)
@@ -27,11 +28,11 @@ if [ "$np" -gt 1 ]; then
   echo "killed with $lines log lines, checkpoint at step $ck"
   check "killed (status $rc)" "[ $rc != 0 ]"
   check "the log went past the checkpoint" "[ -n '$ck' ] && [ $lines -gt $ck ]"
-  $mpiexec -n $np "$pirf" pretrain $deck $run_kill output.dir=$work/k > $work/k.log 2>&1
+  $mpiexec -n $np "$pirf" pretrain $deck $ckpt pretrain.kimg=0.48 output.dir=$work/k > $work/k.log 2>&1
   check "the rerun finishes" "[ $? = 0 ]"
   check "the rerun says it dropped lines" "grep -q 'dropped [0-9]* line' $work/k.log"
-  check "every step once in the log" "jsonl_ok $work/k/pretrain.jsonl step 40"
-  check "uninterrupted run" "$mpiexec -n $np $pirf pretrain $deck $run_kill output.dir=$work/u >/dev/null 2>&1"
+  check "every step once in the log" "jsonl_ok $work/k/pretrain.jsonl step 120"
+  check "uninterrupted run" "$mpiexec -n $np $pirf pretrain $deck $ckpt pretrain.kimg=0.48 output.dir=$work/u >/dev/null 2>&1"
   check "the killed and rerun result equals it" "h5diff -q $work/k/base.h5 $work/u/base.h5 /net /net"
   jl=$work/k/pretrain.jsonl
 else
