@@ -11,7 +11,8 @@
  * end; a run resumes from it, bit-identically at the same layout), pirf.h5 (the same, once the run
  * is complete: /net is the fine-tuned model, /ema its EMA, /ref the base), finetune.jsonl (one JSON
  * object per log interval: iter, loss, residual_mse, reg, lr, sec_per_iter, plus the evaluations
- * of finetune.eval_samples samples of the plain N-step sampler before and after training).
+ * of finetune.eval_samples samples of the plain N-step sampler before and after training; every
+ * line has its wall-clock time and the peak RSS). The shared machinery is training_run.c.
  *
  *   mpiexec -n 2 pirf finetune input/quickstart.yaml finetune.iterations=100 */
 #include "pirf/app.h"
@@ -20,14 +21,14 @@
 #include "pirf/deck.h"
 #include "pirf/finetune.h"
 #include "pirf/log.h"
-#include "pirf/stop.h"
 #include "pirf/optim.h"
+#include "pirf/stop.h"
+#include "pirf/training_run.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 const pirf_cfg_spec pirf_finetune_schema[] = {
@@ -82,6 +83,9 @@ const pirf_cfg_spec pirf_finetune_schema[] = {
      "seed of latents, schedule draws, DRaFT-LV noise and dropout"},
     {"finetune.resume", PIRF_CFG_BOOL, "true", 0, 0, 0, 0, NULL,
      "continue from output.dir/pirf-state.h5 when it exists"},
+    {"finetune.max_nonfinite", PIRF_CFG_INT, "20", 0, 1e9, 0, 0, NULL,
+     "stop with an error (status 2) after this many consecutive iterations with a non-finite loss "
+     "or gradient; 0 = never"},
     {"finetune.bench", PIRF_CFG_BOOL, "false", 0, 0, 0, 0, NULL,
      "run one iteration, print the memory per rank (tapes, work, maxrss) and exit"},
     {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL}};
@@ -90,34 +94,18 @@ const char *pirf_finetune_output(const pirf_config *cfg, char *buf, size_t len) 
   return pirf_path_printf(buf, len, "output.dir", "%s/pirf.h5", pirf_cfg_str(cfg, "output.dir"));
 }
 
+/* What fine-tuning holds besides the shared training run: the physics and the PIRF loops. */
 typedef struct {
-  pirf_decomp dc;
-  pirf_unet net;
+  pirf_training_run r;
   pirf_physics *ph;
   pirf_ft ft, ev;
-  pirf_adam opt;
-  float *params, *ema, *ref;
-  int have_net, have_dc;
 } tuner;
 
 static void tuner_destroy(tuner *t) {
   pirf_ft_destroy(&t->ft);
   pirf_ft_destroy(&t->ev);
-  pirf_adam_destroy(&t->opt);
   pirf_physics_destroy(&t->ph);
-  if (t->have_net) pirf_unet_destroy(&t->net);
-  free(t->params);
-  free(t->ema);
-  free(t->ref);
-  if (t->have_dc) pirf_decomp_destroy(&t->dc);
-}
-
-static int write_state(const char *path, tuner *t, long iter, long n_img, uint32_t seed,
-                       const char *deck) {
-  pirf_adam *o = &t->opt;
-  pirf_checkpoint ck = {t->params, t->ema, t->ref, {o->first, o->count, o->lo, o->n, o->m, o->v, &o->t},
-                        iter, n_img, {seed, (uint64_t)iter, 0, 0}};
-  return pirf_checkpoint_write(path, MPI_COMM_WORLD, &t->net.table, &ck, deck);
+  pirf_training_destroy(&t->r);
 }
 
 /* The plain N-step sampler's residual on fixed latents (iteration index far from training's) and,
@@ -132,7 +120,7 @@ static int evaluate(tuner *t, const float *w, double *mse, double *level) {
   if (pde->levels_channel < 0 || pde->levels[0] == pde->levels[1]) return 0;
   /* one round holds the group's whole share (micro = share), so ft->x has every sample */
   const int c = pde->levels_channel, C = pde->channels;
-  const size_t tile = (size_t)t->dc.xm * t->dc.ym;
+  const size_t tile = (size_t)t->r.dc.xm * t->r.dc.ym;
   const double lo = pde->levels[0], hi = pde->levels[1], gap = fabs(hi - lo);
   double s[2] = {0, 0};
   for (long b = 0; b < t->ev.share; b++)
@@ -147,21 +135,54 @@ static int evaluate(tuner *t, const float *w, double *mse, double *level) {
   return 0;
 }
 
+static int log_eval(tuner *t, const char *which, double mse, double level) {
+  char f[200];
+  snprintf(f, sizeof f, "\"eval\": \"%s\", \"iter\": %ld, \"residual_mse\": %.8g, "
+           "\"level_offset\": %.6g", which, t->r.step, mse, level);
+  return pirf_training_jsonl(&t->r, 0, f);
+}
+
 static void print_memory(tuner *t, const char *what) {
   size_t tapes = 0;
   for (int s = 0; s < t->ft.ntapes; s++) tapes += pirf_unet_tape_bytes(t->ft.tapes[s]);
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  double v[3] = {(double)tapes, (double)pirf_unet_work_bytes(t->ft.work), ru.ru_maxrss / 1024.0};
+  double v[3] = {(double)tapes, (double)pirf_unet_work_bytes(t->ft.work), pirf_rss_peak_mib()};
   MPI_Allreduce(MPI_IN_PLACE, v, 3, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
   pirf_log("[finetune] memory per rank (max over ranks) %s: %d tape%s %.3f MiB, work %.3f MiB, "
            "maxrss %.1f MiB\n", what, t->ft.ntapes, t->ft.ntapes == 1 ? "" : "s",
            v[0] / 1048576.0, v[1] / 1048576.0, v[2]);
 }
 
+/* The sums since the last log line, and the line itself (also written for the part of an interval
+ * a stop cuts short, so that no line averages over iterations it did not see). */
+typedef struct {
+  double loss, residual, reg, t_last, lr;
+  long n, bad;
+  int N, K;
+} interval;
+
+static int log_interval(pirf_training_run *r, interval *iv, char *extra, size_t len) {
+  if (iv->n == 0) return 0;
+  const double now = pirf_wtime(), sec = (now - iv->t_last) / iv->n;
+  char f[320];
+  snprintf(f, sizeof f, "\"loss\": %.8g, \"residual_mse\": %.8g, \"reg\": %.6g, \"lr\": %.6g, "
+           "\"N\": %d, \"K\": %d, \"nonfinite\": %ld, \"steps\": %ld, \"sec_per_iter\": %.4g",
+           iv->loss / iv->n, iv->residual / iv->n, iv->reg / iv->n, iv->lr, iv->N, iv->K, iv->bad,
+           iv->n, sec);
+  PIRF_TRY(pirf_training_jsonl(r, 1, f));
+  if (extra)
+    snprintf(extra, len, "reward %.5g, residual MSE %.5g, %.3g s/it", -iv->loss / iv->n,
+             iv->residual / iv->n, sec);
+  iv->t_last = now;
+  iv->loss = iv->residual = iv->reg = 0;
+  iv->n = iv->bad = 0;
+  return 0;
+}
+
 static int run(pirf_config *cfg, tuner *t) {
+  pirf_training_run *r = &t->r;
   const char *dir = pirf_cfg_str(cfg, "output.dir");
-  const uint32_t seed = (uint32_t)pirf_cfg_int(cfg, "finetune.seed");
+  PIRF_TRY(pirf_training_init(r, cfg, "finetune", "iter", "pirf-state.h5", "finetune.jsonl"));
+  const uint32_t seed = r->seed;
   pirf_ft_config fc = pirf_ft_defaults();
   const char *method = pirf_cfg_str(cfg, "finetune.method");
   for (int m = PIRF_FT_DRAFT_K; m <= PIRF_FT_DRAFT_LV; m++)
@@ -183,21 +204,18 @@ static int run(pirf_config *cfg, tuner *t) {
                   "finetune.sigma_min (%g) must be smaller than finetune.sigma_max (%g)",
                   fc.sigma_min, fc.sigma_max);
 
-  PIRF_TRY(pirf_deck_decomp(cfg, MPI_COMM_WORLD, &t->dc));
-  t->have_dc = 1;
-  const pirf_decomp *dc = &t->dc;
+  PIRF_TRY(pirf_training_decomp(r, cfg));
+  const pirf_decomp *dc = &r->dc;
   PIRF_TRY(pirf_physics_create(cfg, dc, &t->ph));
   const int C = t->ph->pde->channels;
-  pirf_unet_config uc;
-  PIRF_TRY(pirf_unet_config_from_deck(cfg, dc->H, C, &uc));
+  PIRF_TRY(pirf_unet_config_from_deck(cfg, dc->H, C, &r->uc));
   const double drop = pirf_cfg_real(cfg, "finetune.dropout");
-  if (drop >= 0) uc.dropout = drop;
-  fc.dropout = uc.dropout > 0;
-  PIRF_TRY(pirf_unet_create(&uc, &t->net));
-  t->have_net = 1;
+  if (drop >= 0) r->uc.dropout = drop;
+  fc.dropout = r->uc.dropout > 0;
+  PIRF_TRY(pirf_training_network(r, 1));
   int pf, pe;
-  PIRF_TRY(pirf_ft_trainable_range(&t->net, pirf_cfg_str(cfg, "finetune.trainable"), &pf, &pe));
-  PIRF_TRY(pirf_ft_create(&t->ft, &t->net, dc, t->ph, &fc, pf, pe));
+  PIRF_TRY(pirf_ft_trainable_range(&r->net, pirf_cfg_str(cfg, "finetune.trainable"), &pf, &pe));
+  PIRF_TRY(pirf_ft_create(&t->ft, &r->net, dc, t->ph, &fc, pf, pe));
   const long neval = pirf_cfg_int(cfg, "finetune.eval_samples");
   if (neval > 0) {
     pirf_ft_config ec = fc;
@@ -206,41 +224,24 @@ static int run(pirf_config *cfg, tuner *t) {
     ec.batch = neval;
     ec.micro = 0;
     ec.random_schedule = 0;
-    PIRF_TRY(pirf_ft_create(&t->ev, &t->net, dc, t->ph, &ec, pf, pe));
+    PIRF_TRY(pirf_ft_create(&t->ev, &r->net, dc, t->ph, &ec, pf, pe));
   }
-  const size_t P = t->net.table.total;
-  PIRF_ALLOC(t->params, P, "the network weights");
-  PIRF_ALLOC(t->ema, P, "the EMA weights");
-  PIRF_ALLOC(t->ref, P, "the base weights");
-  PIRF_TRY(pirf_adam_create(&t->opt, MPI_COMM_WORLD, t->ft.first, t->ft.count, NULL));
+  const size_t P = r->net.table.total;
+  PIRF_TRY(pirf_training_optimizer(r, t->ft.first, t->ft.count));
 
-  char base[4200], state[4200], final[4200], logpath[4200];
+  char base[4200], final[4200];
   const char *bp = pirf_cfg_str(cfg, "finetune.base");
   if (*bp)
     snprintf(base, sizeof base, "%s", bp);
   else
     snprintf(base, sizeof base, "%s/base.h5", dir);
-  snprintf(state, sizeof state, "%s/pirf-state.h5", dir);
-  snprintf(logpath, sizeof logpath, "%s/finetune.jsonl", dir);
   if (!pirf_finetune_output(cfg, final, sizeof final)) return PIRF_ERR_USER;
   const int bench = pirf_cfg_bool(cfg, "finetune.bench");
   if (!bench) PIRF_TRY(pirf_mkdir_p(MPI_COMM_WORLD, dir));
 
-  long iter = 0, n_img = 0;
-  int resume = !bench && pirf_cfg_bool(cfg, "finetune.resume") && access(state, R_OK) == 0;
-  PIRF_MPI(MPI_Bcast(&resume, 1, MPI_INT, 0, MPI_COMM_WORLD));
-  if (resume) {
-    pirf_adam *o = &t->opt;
-    pirf_checkpoint ck = {t->params, t->ema, t->ref,
-                          {o->first, o->count, o->lo, o->n, o->m, o->v, &o->t}, 0, 0, {0}};
-    PIRF_TRY(pirf_checkpoint_read(state, MPI_COMM_WORLD, &t->net.table, &ck, NULL));
-    PIRF_USER_CHECK(ck.rng[0] == seed,
-                    "'%s' was written with finetune.seed = %llu, but this run has %u; resume with "
-                    "the same seed, or remove the file (or set finetune.resume=false) to start over",
-                    state, (unsigned long long)ck.rng[0], seed);
-    iter = ck.step;
-    n_img = ck.n_img;
-    pirf_log("[finetune] resuming from %s at iteration %ld\n", state, iter);
+  PIRF_TRY(pirf_training_resume(r, !bench && pirf_cfg_bool(cfg, "finetune.resume")));
+  if (r->resumed) {
+    pirf_log("[finetune] resuming from %s at iteration %ld\n", r->state, r->step);
   } else {
     int have = access(base, R_OK) == 0;
     PIRF_MPI(MPI_Bcast(&have, 1, MPI_INT, 0, MPI_COMM_WORLD));
@@ -248,17 +249,15 @@ static int run(pirf_config *cfg, tuner *t) {
                     "the base checkpoint '%s' does not exist; run `pirf pretrain` first or set "
                     "finetune.base to a pretrained checkpoint", base);
     if (have) {
-      PIRF_TRY(pirf_checkpoint_read_weights(base, MPI_COMM_WORLD, &t->net.table,
-                                            pirf_cfg_str(cfg, "finetune.base_group"), t->params));
+      PIRF_TRY(pirf_checkpoint_read_weights(base, MPI_COMM_WORLD, &r->net.table,
+                                            pirf_cfg_str(cfg, "finetune.base_group"), r->params));
     } else {
-      pirf_unet_init_params(&t->net, seed, t->params); /* bench: memory does not need weights */
+      pirf_unet_init_params(&r->net, seed, r->params); /* bench: memory does not need weights */
     }
-    memcpy(t->ema, t->params, P * sizeof *t->ema);
-    memcpy(t->ref, t->params, P * sizeof *t->ref);
+    memcpy(r->ema, r->params, P * sizeof *r->ema);
+    memcpy(r->ref, r->params, P * sizeof *r->ref);
   }
 
-  pirf_optim_settings os;
-  pirf_optim_settings_from_deck(cfg, "finetune", &os);
   const long total = pirf_cfg_int(cfg, "finetune.iterations");
   const long log_every = pirf_cfg_int(cfg, "finetune.log_iterations");
   const long ckpt_every = pirf_cfg_int(cfg, "finetune.checkpoint_iterations");
@@ -268,109 +267,85 @@ static int run(pirf_config *cfg, tuner *t) {
            t->ft.ntapes == 1 ? "" : "s", t->ft.truncated ? " (truncated)" : "");
   pirf_log("[finetune] %ld samples per iteration = %d data group%s x %ld (rounds of %ld); %d x %d "
            "tiles; base %s\n", fc.batch, dc->ndata, dc->ndata == 1 ? "" : "s", t->ft.share,
-           t->ft.micro, dc->px, dc->py, resume ? "(from the state)" : base);
+           t->ft.micro, dc->px, dc->py, r->resumed ? "(from the state)" : base);
 
   if (bench) {
     pirf_ft_stats st;
     print_memory(t, "after setup");
-    PIRF_TRY(pirf_ft_gradient(&t->ft, t->params, t->ref, 0, &st));
+    PIRF_TRY(pirf_ft_gradient(&t->ft, r->params, r->ref, 0, &st));
     print_memory(t, "after one iteration");
     return 0;
   }
 
-  char *deck_yaml = pirf_config_to_yaml(cfg);
-  FILE *log = NULL;
-  if (dc->world_rank == 0) log = fopen(logpath, resume ? "a" : "w");
-  int log_ok = dc->world_rank != 0 || log != NULL;
-  PIRF_MPI(MPI_Bcast(&log_ok, 1, MPI_INT, 0, MPI_COMM_WORLD));
-  if (!log_ok) free(deck_yaml);
-  PIRF_USER_CHECK(log_ok, "cannot open the fine-tuning log '%s' for writing", logpath);
-
+  PIRF_TRY(pirf_training_open_log(r));
+  /* the progress line (and the stop poll) cover the evaluation of the base too */
+  PIRF_TRY(pirf_training_loop_begin(r, "iterations", total, r->step < total ? r->step : total));
   int err = 0;
-  if (neval > 0 && !resume) {
+  if (neval > 0 && r->step == 0) { /* a run stopped at iteration 0 redoes it on resume */
     double mse, level;
-    err = evaluate(t, t->params, &mse, &level);
+    err = evaluate(t, r->params, &mse, &level);
     if (!err) {
       pirf_log("[finetune] base: residual MSE %.6g over %ld samples (N = %d)%s", mse, neval,
                fc.steps, level >= 0 ? "" : "\n");
       if (level >= 0) pirf_log(", coefficient off its two values by %.4f of their gap\n", level);
-      if (log) fprintf(log, "{\"eval\": \"base\", \"iter\": 0, \"residual_mse\": %.8g, "
-                            "\"level_offset\": %.6g}\n", mse, level);
+      err = log_eval(t, "base", mse, level);
     }
   }
-  pirf_progress prog;
-  pirf_progress_begin(&prog, "finetune", "iterations", total);
-  double t_last = pirf_wtime(), acc[3] = {0, 0, 0};
-  long nacc = 0, bad_acc = 0;
-  while (iter < total && !err) {
-    const double lr = pirf_lr_at(os.lr, os.lr_rampup_kimg, (double)n_img);
+  const long start = r->step < total ? r->step : total;
+  interval iv;
+  memset(&iv, 0, sizeof iv);
+  iv.t_last = pirf_wtime();
+  char extra[160] = "";
+  while (r->step < total && !err) {
+    const double lr = pirf_lr_at(r->os.lr, r->os.lr_rampup_kimg, (double)r->n_img);
     pirf_ft_stats st;
-    err = pirf_ft_gradient(&t->ft, t->params, t->ref, iter, &st);
+    err = pirf_ft_gradient(&t->ft, r->params, r->ref, r->step, &st);
+    pirf_training_fault(r, t->ft.grad + t->ft.first);
     long bad = 0;
     /* the partial gradients already sum to the gradient of the global mean: scale 1 */
-    if (!err) err = pirf_adam_step(&t->opt, t->params, t->ft.grad, 1.0, lr, &bad);
+    if (!err) err = pirf_adam_step(&r->opt, r->params, t->ft.grad, 1.0, lr, &bad);
     if (err) break;
-    const double beta = pirf_ema_beta((double)n_img, (double)fc.batch, os.ema_halflife_kimg,
-                                      os.ema_rampup_ratio);
+    const double beta = pirf_ema_beta((double)r->n_img, (double)fc.batch, r->os.ema_halflife_kimg,
+                                      r->os.ema_rampup_ratio);
     /* frozen tensors equal the base in both arenas: only the range moves */
-    pirf_ema_update(t->ema + t->ft.first, t->params + t->ft.first, t->ft.count, beta);
-    n_img += fc.batch;
-    iter++;
-    acc[0] += st.loss;
-    acc[1] += st.residual_mse;
-    acc[2] += st.reg;
-    nacc++;
-    bad_acc += bad;
-    if (iter % log_every == 0 || iter == total) {
-      double now = pirf_wtime(), sec = (now - t_last) / (double)nacc;
-      if (log) {
-        fprintf(log, "{\"iter\": %ld, \"loss\": %.8g, \"residual_mse\": %.8g, \"reg\": %.6g, "
-                     "\"lr\": %.6g, \"N\": %d, \"K\": %d, \"nonfinite\": %ld, \"sec_per_iter\": %.4g}\n",
-                iter, acc[0] / nacc, acc[1] / nacc, acc[2] / nacc, lr, st.N, st.K, bad_acc, sec);
-        fflush(log);
-      }
-      char extra[160];
-      snprintf(extra, sizeof extra, "reward %.5g, residual MSE %.5g, %.3g s/it", -acc[0] / nacc,
-               acc[1] / nacc, sec);
-      pirf_progress_update(&prog, iter, extra);
-      t_last = now;
-      acc[0] = acc[1] = acc[2] = 0;
-      nacc = bad_acc = 0;
-    }
-    if (iter % ckpt_every == 0 || iter == total)
-      err = write_state(state, t, iter, n_img, seed, deck_yaml);
-    if (!err && iter < total && pirf_stop_requested(MPI_COMM_WORLD)) {
-      /* a batch system's warning signal: save where we are and let the job script resubmit */
-      err = write_state(state, t, iter, n_img, seed, deck_yaml);
-      if (!err) {
-        pirf_log("[finetune] stop requested (signal): wrote %s at iteration %ld; rerun the same "
-                 "command to resume\n", state, iter);
-        err = PIRF_STOPPED;
-      }
+    pirf_ema_update(r->ema + t->ft.first, r->params + t->ft.first, t->ft.count, beta);
+    r->n_img += fc.batch;
+    r->step++;
+    iv.loss += st.loss;
+    iv.residual += st.residual_mse;
+    iv.reg += st.reg;
+    iv.lr = lr;
+    iv.N = st.N;
+    iv.K = st.K;
+    iv.n++;
+    iv.bad += bad;
+    err = pirf_training_step_end(r, bad, st.loss);
+    if (!err && (r->step % log_every == 0 || r->step == total))
+      err = log_interval(r, &iv, extra, sizeof extra);
+    if (!err)
+      err = pirf_training_after_step(r, r->step - start, *extra ? extra : NULL,
+                                     r->step % ckpt_every == 0 || r->step == total, r->step < total);
+  }
+  if (!err && neval > 0) {
+    /* the state of the last iteration is written: a stop here resumes into this evaluation */
+    double mse[2], level[2];
+    err = evaluate(t, r->params, &mse[0], &level[0]);
+    if (!err) err = evaluate(t, r->ema, &mse[1], &level[1]);
+    for (int w = 0; w < 2 && !err; w++) {
+      pirf_log("[finetune] fine-tuned %s: residual MSE %.6g over %ld samples (N = %d)%s",
+               w ? "EMA" : "net", mse[w], neval, fc.steps, level[w] >= 0 ? "" : "\n");
+      if (level[w] >= 0)
+        pirf_log(", coefficient off its two values by %.4f of their gap\n", level[w]);
+      err = log_eval(t, w ? "ema" : "net", mse[w], level[w]);
     }
   }
-  if (!err) {
-    pirf_progress_end(&prog, NULL);
-    if (neval > 0) {
-      double mse[2], level[2];
-      err = evaluate(t, t->params, &mse[0], &level[0]);
-      if (!err) err = evaluate(t, t->ema, &mse[1], &level[1]);
-      for (int w = 0; w < 2 && !err; w++) {
-        pirf_log("[finetune] fine-tuned %s: residual MSE %.6g over %ld samples (N = %d)%s",
-                 w ? "EMA" : "net", mse[w], neval, fc.steps, level[w] >= 0 ? "" : "\n");
-        if (level[w] >= 0)
-          pirf_log(", coefficient off its two values by %.4f of their gap\n", level[w]);
-        if (log) fprintf(log, "{\"eval\": \"%s\", \"iter\": %ld, \"residual_mse\": %.8g, "
-                              "\"level_offset\": %.6g}\n", w ? "ema" : "net", iter, mse[w], level[w]);
-      }
-    }
-    if (!err) err = write_state(final, t, iter, n_img, seed, deck_yaml);
-    if (!err) pirf_log("[finetune] wrote %s (iteration %ld)\n", final, iter);
+  if (err == PIRF_STOPPED) {
+    PIRF_TRY(log_interval(r, &iv, NULL, 0)); /* the iterations since the last line, on their own */
+    return pirf_training_stop(r);
   }
-  if (log) fclose(log);
-  free(deck_yaml);
-  if (err == PIRF_STOPPED) return err; /* not a failure: no traceback */
   PIRF_TRY(err);
+  pirf_training_loop_end(r, NULL);
+  PIRF_TRY(pirf_training_checkpoint(r, final));
   return 0;
 }
 

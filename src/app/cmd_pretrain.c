@@ -13,7 +13,8 @@
  * Outputs in output.dir: pretrain-state.h5 (the checkpoint, written every
  * pretrain.checkpoint_kimg and at the end; a run resumes from it), base.h5 (the same, written once
  * training is complete: the input of fine-tuning), pretrain.jsonl (one JSON object per log
- * interval: step, kimg, loss, lr, EMA beta, non-finite gradient values, seconds per step).
+ * interval: step, kimg, loss, lr, EMA beta, non-finite gradient values, steps averaged, seconds per
+ * step, wall-clock time, peak RSS). The shared machinery is the training run (training_run.c).
  *
  *   mpiexec -n 4 pirf pretrain input/quickstart.yaml pretrain.kimg=100 */
 #include "pirf/app.h"
@@ -23,8 +24,9 @@
 #include "pirf/deck.h"
 #include "pirf/edm_loss.h"
 #include "pirf/log.h"
-#include "pirf/stop.h"
 #include "pirf/optim.h"
+#include "pirf/stop.h"
+#include "pirf/training_run.h"
 #include "pirf/physics.h"
 #include "pirf/rng.h"
 
@@ -49,6 +51,9 @@ const pirf_cfg_spec pirf_pretrain_schema[] = {
      "thousands of images between checkpoints (pretrain-state.h5)"},
     {"pretrain.resume", PIRF_CFG_BOOL, "true", 0, 0, 0, 0, NULL,
      "continue from output.dir/pretrain-state.h5 when it exists"},
+    {"pretrain.max_nonfinite", PIRF_CFG_INT, "20", 0, 1e9, 0, 0, NULL,
+     "stop with an error (status 2) after this many consecutive steps with a non-finite loss or "
+     "gradient; 0 = never"},
     /* Pretraining's own optimizer settings: a deck that also fine-tunes (pirf run) has finetune.*
      * with other values (PIRF-SPEC §2.8 against §3). */
     {"pretrain.lr", PIRF_CFG_REAL, "1e-3", 0, 1, 0, 0, NULL,
@@ -65,31 +70,25 @@ const char *pirf_pretrain_output(const pirf_config *cfg, char *buf, size_t len) 
   return pirf_path_printf(buf, len, "output.dir", "%s/base.h5", pirf_cfg_str(cfg, "output.dir"));
 }
 
-/* Everything one training run holds. */
+/* What pretraining holds besides the shared training run: the data set and the loss buffers. */
 typedef struct {
-  pirf_decomp dc;
-  pirf_unet net;
+  pirf_training_run r;
   pirf_unet_work *work;
   pirf_unet_tape *tape;
   pirf_edm_loss_buf lb;
-  pirf_adam opt;
   pirf_dataset ds;
-  float *params, *ema, *grad, *y;
-  int have_net, have_ds;
+  float *grad, *y;
+  int have_ds;
 } trainer;
 
 static void trainer_destroy(trainer *t) {
   pirf_edm_loss_buf_destroy(&t->lb);
   pirf_unet_tape_destroy(&t->tape);
   pirf_unet_work_destroy(&t->work);
-  pirf_adam_destroy(&t->opt);
   if (t->have_ds) pirf_dataset_close(&t->ds);
-  if (t->have_net) pirf_unet_destroy(&t->net);
-  free(t->params);
-  free(t->ema);
   free(t->grad);
   free(t->y);
-  pirf_decomp_destroy(&t->dc);
+  pirf_training_destroy(&t->r);
 }
 
 /* The data sample that fills global slot `slot` of step `step`. */
@@ -99,23 +98,63 @@ static long data_index(uint32_t seed, long step, long slot, long N) {
   return i < N ? i : N - 1;
 }
 
-static int write_state(const char *path, trainer *t, long step, long n_img, uint32_t seed,
-                       const char *deck) {
-  pirf_adam *o = &t->opt;
-  pirf_checkpoint ck = {t->params, t->ema, NULL, {o->first, o->count, o->lo, o->n, o->m, o->v, &o->t},
-                        step, n_img, {seed, (uint64_t)step, 0, 0}};
-  return pirf_checkpoint_write(path, MPI_COMM_WORLD, &t->net.table, &ck, deck);
+/* The loss accumulated since the last log line, and the line itself (also written for the part of
+ * an interval a stop cuts short, so that no line averages over steps it did not see). */
+typedef struct {
+  double loss, t_last;
+  long steps, bad;
+} interval;
+
+static int log_interval(pirf_training_run *r, interval *iv, double lr, double beta) {
+  if (iv->steps == 0) return 0;
+  const double now = pirf_wtime();
+  char f[320];
+  snprintf(f, sizeof f, "\"kimg\": %.4f, \"loss\": %.8g, \"lr\": %.6g, \"ema_beta\": %.8g, "
+           "\"nonfinite\": %ld, \"steps\": %ld, \"sec_per_step\": %.4g", r->n_img / 1e3,
+           iv->loss / iv->steps, lr, beta, iv->bad, iv->steps, (now - iv->t_last) / iv->steps);
+  PIRF_TRY(pirf_training_jsonl(r, 1, f));
+  iv->t_last = now;
+  iv->loss = 0;
+  iv->steps = iv->bad = 0;
+  return 0;
+}
+
+/* One optimizer step's gradient: every data group's share in rounds of `micro`. May return
+ * PIRF_STOPPED from inside (nothing but t->grad changed). */
+static int step_gradient(trainer *t, long share, long micro, long batch, long N, double *loss) {
+  pirf_training_run *r = &t->r;
+  const pirf_decomp *dc = &r->dc;
+  const int C = t->ds.C;
+  const size_t tile = (size_t)dc->xm * dc->ym, P = r->net.table.total;
+  memset(t->grad, 0, P * sizeof *t->grad);
+  *loss = 0;
+  for (long b0 = 0; b0 < share; b0 += micro) {
+    const long nb = share - b0 < micro ? share - b0 : micro;
+    const long slot0 = (long)dc->group * share + b0;
+    /* Every rank reads as many blocks as every other (the groups' shares are equal), so the
+     * collective reads and the stop polls line up. */
+    for (long b = 0; b < nb; b++) {
+      PIRF_TRY(pirf_stop_poll());
+      pirf_tile_block blk = {data_index(r->seed, r->step, slot0 + b, N), 1, dc->xs, dc->xm, dc->ys,
+                             dc->ym};
+      PIRF_TRY(pirf_dataset_read(&t->ds, &blk, t->y + (size_t)b * C * tile));
+    }
+    pirf_unet_dropout drop = {r->seed, (uint32_t)r->step, (uint32_t)slot0};
+    double l = 0;
+    PIRF_TRY(pirf_edm_loss(&r->net, t->work, t->tape, &t->lb, dc, r->params, t->y, (int)nb, slot0,
+                           batch, r->seed, (uint32_t)r->step, r->uc.dropout > 0 ? &drop : NULL,
+                           t->grad, 0, r->net.table.n, &l));
+    *loss += l;
+  }
+  return 0;
 }
 
 static int train(pirf_config *cfg, trainer *t) {
+  pirf_training_run *r = &t->r;
   const long batch = pirf_cfg_int(cfg, "pretrain.batch");
-  const uint32_t seed = (uint32_t)pirf_cfg_int(cfg, "pretrain.seed");
-  const char *dir = pirf_cfg_str(cfg, "output.dir");
-  pirf_optim_settings os;
-  pirf_optim_settings_from_deck(cfg, "pretrain", &os);
-
-  PIRF_TRY(pirf_deck_decomp(cfg, MPI_COMM_WORLD, &t->dc));
-  const pirf_decomp *dc = &t->dc;
+  PIRF_TRY(pirf_training_init(r, cfg, "pretrain", "step", "pretrain-state.h5", "pretrain.jsonl"));
+  PIRF_TRY(pirf_training_decomp(r, cfg));
+  const pirf_decomp *dc = &r->dc;
   PIRF_USER_CHECK(batch % dc->ndata == 0,
                   "pretrain.batch = %ld is not a multiple of the %d data groups of this job; use a "
                   "multiple of %d", batch, dc->ndata, dc->ndata);
@@ -142,58 +181,33 @@ static int train(pirf_config *cfg, trainer *t) {
                   pirf_cfg_str(cfg, "pde.name"), pde ? pde->channels : 0,
                   pde && pde->channels == 1 ? "" : "s");
 
-  pirf_unet_config uc;
-  PIRF_TRY(pirf_unet_config_from_deck(cfg, dc->H, C, &uc));
-  PIRF_TRY(pirf_unet_create(&uc, &t->net));
-  t->have_net = 1;
-  const size_t P = t->net.table.total;
-  PIRF_ALLOC(t->params, P, "the network weights");
-  PIRF_ALLOC(t->ema, P, "the EMA weights");
+  PIRF_TRY(pirf_unet_config_from_deck(cfg, dc->H, C, &r->uc));
+  PIRF_TRY(pirf_training_network(r, 0));
+  const size_t P = r->net.table.total;
   PIRF_ALLOC(t->grad, P, "the gradient");
   PIRF_ALLOC(t->y, (size_t)micro * C * dc->xm * dc->ym, "the training data tiles");
-  PIRF_TRY(pirf_unet_work_create(&t->net, dc, (int)micro, 1, &t->work));
-  PIRF_TRY(pirf_unet_tape_create(&t->net, dc, (int)micro, &t->tape));
+  PIRF_TRY(pirf_unet_work_create(&r->net, dc, (int)micro, 1, &t->work));
+  PIRF_TRY(pirf_unet_tape_create(&r->net, dc, (int)micro, &t->tape));
   PIRF_TRY(pirf_edm_loss_buf_create(&t->lb, dc, (int)micro, C));
-  PIRF_TRY(pirf_adam_create(&t->opt, MPI_COMM_WORLD, 0, P, NULL));
+  PIRF_TRY(pirf_training_optimizer(r, 0, P));
 
-  char state[4200], final[4200], logpath[4200];
-  snprintf(state, sizeof state, "%s/pretrain-state.h5", dir);
-  snprintf(logpath, sizeof logpath, "%s/pretrain.jsonl", dir);
+  char final[4200];
   if (!pirf_pretrain_output(cfg, final, sizeof final)) return PIRF_ERR_USER;
-  PIRF_TRY(pirf_mkdir_p(MPI_COMM_WORLD, dir));
-
-  long step = 0, n_img = 0;
-  int resume = pirf_cfg_bool(cfg, "pretrain.resume") && access(state, R_OK) == 0;
-  PIRF_MPI(MPI_Bcast(&resume, 1, MPI_INT, 0, MPI_COMM_WORLD));
-  if (resume) {
-    pirf_adam *o = &t->opt;
-    pirf_checkpoint ck = {t->params, t->ema, NULL,
-                          {o->first, o->count, o->lo, o->n, o->m, o->v, &o->t}, 0, 0, {0}};
-    PIRF_TRY(pirf_checkpoint_read(state, MPI_COMM_WORLD, &t->net.table, &ck, NULL));
-    PIRF_USER_CHECK(ck.rng[0] == seed,
-                    "'%s' was written with pretrain.seed = %llu, but this run has %u; resume with "
-                    "the same seed, or remove the file (or set pretrain.resume=false) to start over",
-                    state, (unsigned long long)ck.rng[0], seed);
-    step = ck.step;
-    n_img = ck.n_img;
-    pirf_log("[pretrain] resuming from %s at step %ld (%.3f kimg)\n", state, step, n_img / 1e3);
+  PIRF_TRY(pirf_mkdir_p(MPI_COMM_WORLD, pirf_cfg_str(cfg, "output.dir")));
+  PIRF_TRY(pirf_training_resume(r, pirf_cfg_bool(cfg, "pretrain.resume")));
+  if (r->resumed) {
+    pirf_log("[pretrain] resuming from %s at step %ld (%.3f kimg)\n", r->state, r->step,
+             r->n_img / 1e3);
   } else {
-    pirf_unet_init_params(&t->net, seed, t->params);
-    memcpy(t->ema, t->params, P * sizeof *t->ema);
+    pirf_unet_init_params(&r->net, r->seed, r->params);
+    memcpy(r->ema, r->params, P * sizeof *r->ema);
   }
+  PIRF_TRY(pirf_training_open_log(r));
 
   const double kimg = pirf_cfg_real(cfg, "pretrain.kimg");
   const long total_img = (long)ceil(kimg * 1000.0);
   const long log_img = (long)fmax(1.0, pirf_cfg_real(cfg, "pretrain.log_kimg") * 1000.0);
   const long ckpt_img = (long)fmax(1.0, pirf_cfg_real(cfg, "pretrain.checkpoint_kimg") * 1000.0);
-  char *deck_yaml = pirf_config_to_yaml(cfg);
-  FILE *log = NULL;
-  if (dc->world_rank == 0) log = fopen(logpath, resume ? "a" : "w");
-  int log_ok = dc->world_rank != 0 || log != NULL;
-  PIRF_MPI(MPI_Bcast(&log_ok, 1, MPI_INT, 0, MPI_COMM_WORLD));
-  if (!log_ok) free(deck_yaml);
-  PIRF_USER_CHECK(log_ok, "cannot open the training log '%s' for writing", logpath);
-
   pirf_log("[pretrain] %s: %ld samples of %dx%d, %d channel%s; %zu parameters\n", data_path, N,
            dc->H, dc->W, C, C == 1 ? "" : "s", P);
   pirf_log("[pretrain] %ld images per step = %d data group%s x %ld (%ld round%s of %ld); %d x %d "
@@ -201,89 +215,53 @@ static int train(pirf_config *cfg, trainer *t) {
            rounds == 1 ? "" : "s", micro, dc->px, dc->py, kimg);
   /* The progress line counts this run's images, so that a resumed run's rate and ETA are right;
    * its extra text gives the total in kimg. */
-  const long start_img = n_img < total_img ? n_img : total_img;
-  pirf_progress prog;
-  pirf_progress_begin(&prog, "pretrain", "images", total_img - start_img);
-  const size_t tile = (size_t)dc->xm * dc->ym;
-  double t_last = pirf_wtime(), loss_acc = 0;
-  long steps_acc = 0, bad_acc = 0;
+  const long start_img = r->n_img < total_img ? r->n_img : total_img;
+  PIRF_TRY(pirf_training_loop_begin(r, "images", total_img, start_img));
+  interval iv = {0, pirf_wtime(), 0, 0};
+  double lr = 0, beta = 0, t_run = pirf_wtime();
   int err = 0;
-  while (n_img < total_img && !err) {
-    const double lr = pirf_lr_at(os.lr, os.lr_rampup_kimg, (double)n_img);
-    memset(t->grad, 0, P * sizeof *t->grad);
+  while (r->n_img < total_img && !err) {
+    lr = pirf_lr_at(r->os.lr, r->os.lr_rampup_kimg, (double)r->n_img);
     double loss = 0;
-    for (long r = 0; r < rounds && !err; r++) {
-      const long b0 = r * micro, nb = share - b0 < micro ? share - b0 : micro;
-      const long slot0 = (long)dc->group * share + b0;
-      /* Every rank reads as many blocks as every other (the groups' shares are equal), so the
-       * collective reads line up. */
-      for (long b = 0; b < nb && !err; b++) {
-        pirf_tile_block blk = {data_index(seed, step, slot0 + b, N), 1, dc->xs, dc->xm, dc->ys,
-                               dc->ym};
-        err = pirf_dataset_read(&t->ds, &blk, t->y + (size_t)b * C * tile);
-      }
-      pirf_unet_dropout drop = {seed, (uint32_t)step, (uint32_t)slot0};
-      double l = 0;
-      if (!err)
-        err = pirf_edm_loss(&t->net, t->work, t->tape, &t->lb, dc, t->params, t->y, (int)nb, slot0,
-                            batch, seed, (uint32_t)step, uc.dropout > 0 ? &drop : NULL, t->grad, 0,
-                            t->net.table.n, &l);
-      loss += l;
-    }
     long bad = 0;
+    err = step_gradient(t, share, micro, batch, N, &loss);
+    pirf_training_fault(r, t->grad);
     /* The loss is already divided by the global batch: the world sum of the partial gradients
      * is the gradient, so scale 1. */
-    if (!err) err = pirf_adam_step(&t->opt, t->params, t->grad, 1.0, lr, &bad);
+    if (!err) err = pirf_adam_step(&r->opt, r->params, t->grad, 1.0, lr, &bad);
     if (err) break;
-    const double beta = pirf_ema_beta((double)n_img, (double)batch, os.ema_halflife_kimg,
-                                      os.ema_rampup_ratio);
-    pirf_ema_update(t->ema, t->params, P, beta);
+    beta = pirf_ema_beta((double)r->n_img, (double)batch, r->os.ema_halflife_kimg,
+                         r->os.ema_rampup_ratio);
+    pirf_ema_update(r->ema, r->params, P, beta);
     PIRF_MPI(MPI_Allreduce(MPI_IN_PLACE, &loss, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD));
-    const long before = n_img;
-    n_img += batch;
-    step++;
+    const long before = r->n_img;
+    r->n_img += batch;
+    r->step++;
     /* EDM's reported loss: the weighted squared error per pixel and channel */
-    loss_acc += loss / ((double)C * dc->H * dc->W);
-    steps_acc++;
-    bad_acc += bad;
-    const int log_now = n_img / log_img != before / log_img || n_img >= total_img;
-    if (log_now) {
-      double now = pirf_wtime(), sec = (now - t_last) / (double)steps_acc;
-      if (log) {
-        fprintf(log, "{\"step\": %ld, \"kimg\": %.4f, \"loss\": %.8g, \"lr\": %.6g, "
-                     "\"ema_beta\": %.8g, \"nonfinite\": %ld, \"sec_per_step\": %.4g}\n",
-                step, n_img / 1e3, loss_acc / steps_acc, lr, beta, bad_acc, sec);
-        fflush(log);
-      }
-      char extra[128];
-      snprintf(extra, sizeof extra, "kimg %.3f, loss %.5g, lr %.3g", n_img / 1e3,
-               loss_acc / steps_acc, lr);
-      pirf_progress_update(&prog, (n_img < total_img ? n_img : total_img) - start_img, extra);
-      t_last = now;
-      loss_acc = 0;
-      steps_acc = bad_acc = 0;
-    }
-    if (n_img / ckpt_img != before / ckpt_img || n_img >= total_img)
-      err = write_state(state, t, step, n_img, seed, deck_yaml);
-    if (!err && n_img < total_img && pirf_stop_requested(MPI_COMM_WORLD)) {
-      /* a batch system's warning signal: save where we are and let the job script resubmit */
-      err = write_state(state, t, step, n_img, seed, deck_yaml);
-      if (!err) {
-        pirf_log("[pretrain] stop requested (signal): wrote %s at step %ld, %.3f kimg; rerun the "
-                 "same command to resume\n", state, step, n_img / 1e3);
-        err = PIRF_STOPPED;
-      }
-    }
+    loss /= (double)C * dc->H * dc->W;
+    iv.loss += loss;
+    iv.steps++;
+    iv.bad += bad;
+    err = pirf_training_step_end(r, bad, loss);
+    if (!err && (r->n_img / log_img != before / log_img || r->n_img >= total_img))
+      err = log_interval(r, &iv, lr, beta);
+    if (err) break;
+    const long done = (r->n_img < total_img ? r->n_img : total_img) - start_img;
+    const double el = pirf_wtime() - t_run;
+    char extra[160];
+    snprintf(extra, sizeof extra, "kimg %.3f, loss %.5g, lr %.3g, %.3g s/kimg", r->n_img / 1e3,
+             loss, lr, done > 0 ? el / (done / 1e3) : 0.0);
+    err = pirf_training_after_step(r, done, extra,
+                                   r->n_img / ckpt_img != before / ckpt_img || r->n_img >= total_img,
+                                   r->n_img < total_img);
   }
-  if (log) fclose(log);
-  if (!err) {
-    pirf_progress_end(&prog, NULL);
-    err = write_state(final, t, step, n_img, seed, deck_yaml);
-    if (!err) pirf_log("[pretrain] wrote %s (step %ld, %.3f kimg)\n", final, step, n_img / 1e3);
+  if (err == PIRF_STOPPED) {
+    PIRF_TRY(log_interval(r, &iv, lr, beta)); /* the steps since the last line, as their own line */
+    return pirf_training_stop(r);
   }
-  free(deck_yaml);
-  if (err == PIRF_STOPPED) return err; /* not a failure: no traceback */
   PIRF_TRY(err);
+  pirf_training_loop_end(r, NULL);
+  PIRF_TRY(pirf_training_checkpoint(r, final));
   return 0;
 }
 

@@ -30,6 +30,7 @@ int pirf_cmd_run(const char *deck, int nargs, char **args) {
   pirf_config *cfg = NULL;
   PIRF_TRY(pirf_deck_load(deck, nargs, args, &cfg));
   pirf_log_set_level((int)pirf_cfg_int(cfg, "output.verbosity"));
+  pirf_progress_set_interval(pirf_cfg_real(cfg, "output.progress_s"));
   int force = pirf_cfg_bool(cfg, "run.force");
   const int n = (int)(sizeof stages / sizeof stages[0]);
   double times[sizeof stages / sizeof stages[0]];

@@ -33,6 +33,11 @@ const pirf_cfg_spec pirf_app_schema[] = {
      "pirf run: redo stages whose outputs already exist"},
     {"output.verbosity", PIRF_CFG_INT, "1", 0, 2, 0, 0, NULL,
      "0 errors only, 1 progress lines, 2 debug"},
+    {"output.progress_s", PIRF_CFG_REAL, "30", 0.01, 1e6, 0, 0, NULL,
+     "seconds between progress lines (rate, ETA, RSS), also inside a long training step"},
+    {"run.stop_latency_s", PIRF_CFG_REAL, "30", 0.1, 1e6, 0, 0, NULL,
+     "seconds within which a training stage stops with a checkpoint after SIGTERM/USR1/USR2; "
+     "pirf warns when its steps cannot keep this bound (see docs/pretrain.md)"},
     {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL}};
 
 const pirf_cfg_spec *const *pirf_deck_tables(void) {
@@ -123,6 +128,7 @@ int pirf_run_stage(const char *deck, int nargs, char **args, int (*stage)(pirf_c
   int err = pirf_deck_load(deck, nargs, args, &cfg);
   if (!err) {
     pirf_log_set_level((int)pirf_cfg_int(cfg, "output.verbosity"));
+    pirf_progress_set_interval(pirf_cfg_real(cfg, "output.progress_s"));
     err = stage(cfg);
   }
   pirf_config_destroy(&cfg);

@@ -3,6 +3,8 @@
 
 #include <mpi.h>
 #include <stdarg.h>
+#include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 static int log_level = 1;
@@ -67,6 +69,50 @@ const char *pirf_format_duration(double s, char *buf) {
   return buf;
 }
 
+/* The RSS reduction of progress lines runs on a communicator of its own (made by the first
+ * pirf_progress_begin, collectively), so it never matches a collective of the stage. */
+static MPI_Comm progress_comm = MPI_COMM_NULL;
+static double progress_interval = 30.0;
+
+void pirf_progress_set_interval(double seconds) { progress_interval = seconds > 0 ? seconds : 30.0; }
+double pirf_progress_interval(void) { return progress_interval; }
+
+const char *pirf_utc_now(char *buf) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  struct tm tm;
+  gmtime_r(&ts.tv_sec, &tm);
+  char d[24];
+  strftime(d, sizeof d, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(buf, 32, "%s.%03dZ", d, (int)(ts.tv_nsec / 1000000));
+  return buf;
+}
+
+double pirf_rss_peak_mib(void) {
+  struct rusage ru;
+  if (getrusage(RUSAGE_SELF, &ru)) return 0;
+  return ru.ru_maxrss / 1024.0; /* Linux: KiB */
+}
+
+static int mpi_up(void) {
+  int init = 0, fin = 0;
+  MPI_Initialized(&init);
+  MPI_Finalized(&fin);
+  return init && !fin;
+}
+
+/* Complete the reduction in flight (if any) and start the next one. */
+static void progress_exchange(pirf_progress *p, int restart) {
+  if (p->req != MPI_REQUEST_NULL) {
+    MPI_Wait(&p->req, MPI_STATUS_IGNORE);
+    if (p->rss_recv > p->rss_max) p->rss_max = p->rss_recv;
+  }
+  p->rss_send = pirf_rss_peak_mib();
+  if (p->rss_send > p->rss_max) p->rss_max = p->rss_send;
+  if (restart && progress_comm != MPI_COMM_NULL)
+    MPI_Iallreduce(&p->rss_send, &p->rss_recv, 1, MPI_DOUBLE, MPI_MAX, progress_comm, &p->req);
+}
+
 void pirf_progress_begin(pirf_progress *p, const char *label, const char *unit, long total) {
   p->label = label;
   p->unit = unit;
@@ -74,7 +120,11 @@ void pirf_progress_begin(pirf_progress *p, const char *label, const char *unit, 
   p->done = 0;
   p->t_start = pirf_wtime();
   p->t_last_print = p->t_start;
-  p->interval = 5.0;
+  p->interval = progress_interval;
+  p->rss_max = p->rss_recv = 0;
+  p->req = MPI_REQUEST_NULL;
+  if (mpi_up() && progress_comm == MPI_COMM_NULL) MPI_Comm_dup(MPI_COMM_WORLD, &progress_comm);
+  progress_exchange(p, 1);
 }
 
 static void progress_print(pirf_progress *p, const char *extra, int final) {
@@ -82,19 +132,33 @@ static void progress_print(pirf_progress *p, const char *extra, int final) {
   double rate = el > 0 ? (double)p->done / el : 0.0;
   double eta = rate > 0 ? (double)(p->total - p->done) / rate : -1.0;
   char b1[16], b2[16];
-  pirf_log("[%s] %ld/%ld %s  %.3g %s/s  elapsed %s  %s %s%s%s\n", p->label, p->done, p->total,
-           p->unit, rate, p->unit, pirf_format_duration(el, b1), final ? "done" : "ETA",
-           final ? "" : pirf_format_duration(eta, b2), extra ? "  " : "", extra ? extra : "");
+  pirf_log("[%s] %ld/%ld %s  %.3g %s/s  elapsed %s  %s %s  RSS %.0f MiB/rank%s%s\n", p->label,
+           p->done, p->total, p->unit, rate, p->unit, pirf_format_duration(el, b1),
+           final ? "done" : "ETA", final ? "" : pirf_format_duration(eta, b2), p->rss_max,
+           extra ? "  " : "", extra ? extra : "");
   p->t_last_print = now;
 }
 
 void pirf_progress_update(pirf_progress *p, long done, const char *extra) {
   p->done = done;
+  progress_exchange(p, 1);
   if (pirf_wtime() - p->t_last_print >= p->interval && done < p->total)
     progress_print(p, extra, 0);
 }
 
+void pirf_progress_heartbeat(pirf_progress *p, const char *extra) {
+  if (pirf_wtime() - p->t_last_print >= p->interval) progress_print(p, extra, 0);
+}
+
 void pirf_progress_end(pirf_progress *p, const char *extra) {
+  progress_exchange(p, 0);
+  /* the last word on memory: a blocking reduction, every rank is here */
+  if (progress_comm != MPI_COMM_NULL)
+    MPI_Allreduce(MPI_IN_PLACE, &p->rss_max, 1, MPI_DOUBLE, MPI_MAX, progress_comm);
   p->done = p->total;
   progress_print(p, extra, 1);
+}
+
+void pirf_progress_close(pirf_progress *p) {
+  if (p->req != MPI_REQUEST_NULL) MPI_Wait(&p->req, MPI_STATUS_IGNORE);
 }

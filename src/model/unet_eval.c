@@ -21,6 +21,7 @@
 #include "pirf/linear.h"
 #include "pirf/log.h"
 #include "pirf/silu.h"
+#include "pirf/stop.h"
 #include "pirf/unet_eval.h"
 
 #include <stdlib.h>
@@ -462,6 +463,7 @@ int pirf_unet_forward(const pirf_unet *net, pirf_unet_work *w, pirf_unet_tape *t
   int top = 0, pp = 0;
   const float *aux_y = NULL;
   for (int k = 0; k < net->nmod; k++) {
+    PIRF_STOP_POINT(); /* a training run's stop, between blocks (pirf/stop.h); nothing is lost */
     const pirf_unet_module *m = &net->mod[k];
     const pirf_level *L = &lv[m->level];
     const size_t n = npix(L);
@@ -568,6 +570,7 @@ int pirf_unet_backward(const pirf_unet *net, pirf_unet_work *w, const pirf_unet_
   int pp = 0;
   const float *aux_ds = NULL;
   for (int k = net->nmod - 1; k >= 0; k--) {
+    PIRF_STOP_POINT();
     const pirf_unet_module *m = &net->mod[k];
     if (!dx && pfirst >= m->p_end) break; /* nothing at or below this module is wanted */
     float *dp = wanted(m, pfirst, pend, &partial) ? dparams : NULL;
