@@ -22,6 +22,7 @@
 #include "pirf/log.h"
 #include "pirf/stop.h"
 #include "pirf/optim.h"
+#include "pirf/provenance.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -231,6 +232,7 @@ static int run(pirf_config *cfg, tuner *t) {
   int resume = !bench && pirf_cfg_bool(cfg, "finetune.resume") && access(state, R_OK) == 0;
   PIRF_MPI(MPI_Bcast(&resume, 1, MPI_INT, 0, MPI_COMM_WORLD));
   if (resume) {
+    PIRF_TRY(pirf_provenance_check_resume(cfg, "finetune", state)); /* same settings? */
     pirf_adam *o = &t->opt;
     pirf_checkpoint ck = {t->params, t->ema, t->ref,
                           {o->first, o->count, o->lo, o->n, o->m, o->v, &o->t}, 0, 0, {0}};

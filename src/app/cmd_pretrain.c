@@ -26,6 +26,7 @@
 #include "pirf/stop.h"
 #include "pirf/optim.h"
 #include "pirf/physics.h"
+#include "pirf/provenance.h"
 #include "pirf/rng.h"
 
 #include <math.h>
@@ -167,6 +168,7 @@ static int train(pirf_config *cfg, trainer *t) {
   int resume = pirf_cfg_bool(cfg, "pretrain.resume") && access(state, R_OK) == 0;
   PIRF_MPI(MPI_Bcast(&resume, 1, MPI_INT, 0, MPI_COMM_WORLD));
   if (resume) {
+    PIRF_TRY(pirf_provenance_check_resume(cfg, "pretrain", state)); /* same settings? */
     pirf_adam *o = &t->opt;
     pirf_checkpoint ck = {t->params, t->ema, NULL,
                           {o->first, o->count, o->lo, o->n, o->m, o->v, &o->t}, 0, 0, {0}};

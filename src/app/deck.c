@@ -6,6 +6,8 @@
 #include "pirf/dataset.h"
 #include "pirf/log.h"
 #include "pirf/physics.h"
+#include "pirf/run_dir.h"
+#include "pirf/run_record.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -43,6 +45,7 @@ const pirf_cfg_spec *const *pirf_deck_tables(void) {
     for (int i = 0; pirf_pde_registry[i]; i++)
       if (pirf_pde_registry[i]->schema) tables[n++] = pirf_pde_registry[i]->schema;
     tables[n++] = pirf_app_schema;
+    tables[n++] = pirf_run_schema;
     tables[n++] = pirf_model_schema;
     tables[n++] = pirf_pretrain_schema;
     tables[n++] = pirf_sample_schema;
@@ -74,7 +77,7 @@ int pirf_run_stage(const char *deck, int nargs, char **args, int (*stage)(pirf_c
   int err = pirf_deck_load(deck, nargs, args, &cfg);
   if (!err) {
     pirf_log_set_level((int)pirf_cfg_int(cfg, "output.verbosity"));
-    err = stage(cfg);
+    err = pirf_run_dir_stage(cfg, stage); /* lock, log.txt, provenance around the stage */
   }
   pirf_config_destroy(&cfg);
   return err;
@@ -146,5 +149,6 @@ int pirf_write_field_attributes(hid_t f, const pirf_config *cfg, const pirf_phys
   PIRF_TRY(pirf_attr_write_double(f, "grid_spacing", 1, &ph->h));
   PIRF_TRY(pirf_attr_write_long(f, "resolution", ph->dc->H));
   PIRF_TRY(pirf_attr_write_str(f, "pirf_version", PIRF_VERSION));
+  PIRF_TRY(pirf_run_record_write(f)); /* command line, layout, host, build, provenance */
   return 0;
 }

@@ -1,6 +1,6 @@
 /* pirf: physics-informed reward fine-tuning of diffusion models (PIRF, Yuan et al. 2025).
  *
- *   pirf run DECK [key=value ...]        the whole pipeline, skipping finished stages
+ *   pirf run [--dry-run] DECK [key=value ...]   the pipeline, skipping stages that match the deck
  *   pirf generate DECK [key=value ...] [-petsc_option ...]
  *   pirf finetune DECK [key=value ...]   PIRF fine-tuning of the pretrained model
  *   pirf info DECK [key=value ...]   the network: parameter counts per level
@@ -33,7 +33,8 @@ typedef struct {
 } command;
 
 static const command commands[] = {
-    {"run", pirf_cmd_run, "the whole pipeline, skipping stages whose outputs exist"},
+    {"run", pirf_cmd_run, "the whole pipeline, skipping stages whose outputs match the deck "
+                          "(--dry-run: say what it would do)", 1},
     {"generate", NULL, "solve the deck's PDE and write the data set (data.path)", 0,
      pirf_stage_generate},
     {"pretrain", NULL, "train the EDM base model on the data set (output.dir/base.h5)", 0,

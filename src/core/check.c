@@ -1,5 +1,6 @@
 /* Error reporting behind the check macros in pirf/check.h. */
 #include "pirf/check.h"
+#include "pirf/log.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -35,6 +36,7 @@ void pirf_error_report(const char *file, int line, const char *func, int collect
   else
     fprintf(stderr, "pirf: error: %s\n  at %s:%d (%s)\n", msg, file, line, func);
   fflush(stderr);
+  pirf_log_file_error_report(msg, file, line); /* output.dir/log.txt, when one is open */
 }
 
 void pirf_error_trace(const char *file, int line, const char *func) {
