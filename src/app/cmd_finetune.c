@@ -232,7 +232,6 @@ static int run(pirf_config *cfg, tuner *t) {
   int resume = !bench && pirf_cfg_bool(cfg, "finetune.resume") && access(state, R_OK) == 0;
   PIRF_MPI(MPI_Bcast(&resume, 1, MPI_INT, 0, MPI_COMM_WORLD));
   if (resume) {
-    PIRF_TRY(pirf_provenance_check_resume(cfg, "finetune", state)); /* same settings? */
     pirf_adam *o = &t->opt;
     pirf_checkpoint ck = {t->params, t->ema, t->ref,
                           {o->first, o->count, o->lo, o->n, o->m, o->v, &o->t}, 0, 0, {0}};
@@ -241,6 +240,7 @@ static int run(pirf_config *cfg, tuner *t) {
                     "'%s' was written with finetune.seed = %llu, but this run has %u; resume with "
                     "the same seed, or remove the file (or set finetune.resume=false) to start over",
                     state, (unsigned long long)ck.rng[0], seed);
+    PIRF_TRY(pirf_provenance_check_resume(cfg, "finetune", state)); /* same settings? */
     iter = ck.step;
     n_img = ck.n_img;
     pirf_log("[finetune] resuming from %s at iteration %ld\n", state, iter);

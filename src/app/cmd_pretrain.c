@@ -168,7 +168,6 @@ static int train(pirf_config *cfg, trainer *t) {
   int resume = pirf_cfg_bool(cfg, "pretrain.resume") && access(state, R_OK) == 0;
   PIRF_MPI(MPI_Bcast(&resume, 1, MPI_INT, 0, MPI_COMM_WORLD));
   if (resume) {
-    PIRF_TRY(pirf_provenance_check_resume(cfg, "pretrain", state)); /* same settings? */
     pirf_adam *o = &t->opt;
     pirf_checkpoint ck = {t->params, t->ema, NULL,
                           {o->first, o->count, o->lo, o->n, o->m, o->v, &o->t}, 0, 0, {0}};
@@ -177,6 +176,7 @@ static int train(pirf_config *cfg, trainer *t) {
                     "'%s' was written with pretrain.seed = %llu, but this run has %u; resume with "
                     "the same seed, or remove the file (or set pretrain.resume=false) to start over",
                     state, (unsigned long long)ck.rng[0], seed);
+    PIRF_TRY(pirf_provenance_check_resume(cfg, "pretrain", state)); /* same settings? */
     step = ck.step;
     n_img = ck.n_img;
     pirf_log("[pretrain] resuming from %s at step %ld (%.3f kimg)\n", state, step, n_img / 1e3);

@@ -91,6 +91,11 @@ static int try_acquire(const char *path, const char *cmdline, const char *start,
       }
       return 0;
     }
+    if (errno == ENOTDIR) {
+      snprintf(msg, len, "output.dir '%.*s' is not a directory; remove the file or choose another "
+               "output.dir", (int)(strlen(path) - strlen("/pirf.lock")), path);
+      return -1;
+    }
     if (errno != EEXIST) {
       snprintf(msg, len, "cannot create the lock file '%s': %s", path, strerror(errno));
       return -1;
