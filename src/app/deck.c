@@ -31,7 +31,7 @@ const pirf_cfg_spec pirf_app_schema[] = {
     {"output.dir", PIRF_CFG_STRING, "runs/default", 0, 0, 0, 0, NULL,
      "directory of checkpoints, samples, logs and the evaluation of this run"},
     {"run.force", PIRF_CFG_BOOL, "false", 0, 0, 0, 0, NULL,
-     "pirf run: redo stages whose outputs already exist"},
+     "pirf run: redo every stage from scratch, even outputs that match the deck (docs/run-directory.md)"},
     {"output.verbosity", PIRF_CFG_INT, "1", 0, 2, 0, 0, NULL,
      "0 errors only, 1 progress lines, 2 debug"},
     {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL}};
