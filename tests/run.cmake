@@ -17,13 +17,14 @@ foreach(np 1 2 4)
   set_tests_properties(run_directory_is_held_exclusively_np${np} PROPERTIES TIMEOUT 300
                        PROCESSORS 2 LABELS run)
 endforeach()
-# The bad-input corpus group "run", where the corpus runner (tests/corpus/run.sh) is present.
-if(EXISTS ${CMAKE_SOURCE_DIR}/tests/corpus/run.sh)
+# The bad-input corpus group "run", where the corpus runner (tests/corpus/run.sh, from the corpus
+# work) is present and has not registered the group itself.
+if(EXISTS ${CMAKE_SOURCE_DIR}/tests/corpus/run.sh AND NOT TEST corpus_run_np1)
   foreach(np 1 2)
-    add_test(NAME corpus_run_np${np}
+    add_test(NAME run_bad_input_corpus_np${np}
              COMMAND bash ${CMAKE_SOURCE_DIR}/tests/corpus/run.sh run ${np}
              WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
-    set_tests_properties(corpus_run_np${np} PROPERTIES TIMEOUT 600 PROCESSORS ${np} LABELS run
-                         ENVIRONMENT "PIRF=$<TARGET_FILE:pirf>;SRC=${CMAKE_SOURCE_DIR}")
+    set_tests_properties(run_bad_input_corpus_np${np} PROPERTIES TIMEOUT 600 PROCESSORS ${np}
+                         LABELS run ENVIRONMENT "PIRF=$<TARGET_FILE:pirf>;SRC=${CMAKE_SOURCE_DIR}")
   endforeach()
 endif()
