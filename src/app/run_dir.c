@@ -48,6 +48,9 @@ static char *command_line(void) {
   if (!buf) return strdup("(unknown)");
   while (n > 0 && buf[n - 1] == ' ') n--;
   buf[n] = 0;
+  /* an HDF5 attribute holds at most 64 KiB: a longer command line is cut, and says so */
+  enum { MAXC = 32768 };
+  if (n > MAXC) snprintf(buf + MAXC - 64, 64, " [... %zu more characters]", n - (MAXC - 64));
   return buf;
 }
 
