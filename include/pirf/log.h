@@ -14,6 +14,7 @@
 #define PIRF_LOG_H
 
 #include <mpi.h>
+#include <stddef.h>
 #include <stdio.h>
 
 void pirf_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -51,6 +52,19 @@ void pirf_progress_heartbeat(pirf_progress *p, const char *extra);
 void pirf_progress_end(pirf_progress *p, const char *extra);
 /* Collective: end without a line (a stage that stops or fails part way, every rank alike). */
 void pirf_progress_close(pirf_progress *p);
+/* output.dir/log.txt (rank 0 only; see docs/run-directory.md): while a log file is open, every
+ * line printed by pirf_log, pirf_debug, pirf_log_rank (rank 0) and the progress functions, and every
+ * error sentence, is also appended to it with a UTC timestamp at the start of each line. `header`
+ * (may be NULL) is written first. Returns 0, or 1 if the file cannot be opened for appending. */
+int pirf_log_file_open(const char *path, const char *header);
+void pirf_log_file_close(void);
+/* A line for the log file only (not stdout); no-op when none is open. */
+void pirf_log_file_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* An error sentence (from pirf_error_report, rank 0) for the open log file; no-op when none is. */
+void pirf_log_file_error_report(const char *msg, const char *file, int line);
+/* Current UTC time as 2026-01-31T12:34:56.789Z into buf (>= 32 bytes). */
+const char *pirf_log_timestamp(char *buf, size_t len);
+
 /* Formats seconds as H:MM:SS into buf (>= 16 bytes). */
 const char *pirf_format_duration(double seconds, char *buf);
 

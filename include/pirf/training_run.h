@@ -26,6 +26,7 @@
 #include <stdio.h>
 
 typedef struct {
+  const pirf_config *cfg; /* the deck (the resume guard compares its provenance record) */
   const char *name;     /* "pretrain" | "finetune": the deck section and the log prefix */
   const char *step_key; /* the JSONL key of the step counter: "step" | "iter" */
   pirf_decomp dc;

@@ -6,6 +6,8 @@
 #include "pirf/dataset.h"
 #include "pirf/log.h"
 #include "pirf/physics.h"
+#include "pirf/run_dir.h"
+#include "pirf/run_record.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -30,7 +32,7 @@ const pirf_cfg_spec pirf_app_schema[] = {
     {"output.dir", PIRF_CFG_STRING, "runs/default", 0, 0, 0, 0, NULL,
      "directory of checkpoints, samples, logs and the evaluation of this run"},
     {"run.force", PIRF_CFG_BOOL, "false", 0, 0, 0, 0, NULL,
-     "pirf run: redo stages whose outputs already exist"},
+     "pirf run: redo every stage from scratch, even outputs that match the deck (docs/run-directory.md)"},
     {"output.verbosity", PIRF_CFG_INT, "1", 0, 2, 0, 0, NULL,
      "0 errors only, 1 progress lines, 2 debug"},
     {"output.progress_s", PIRF_CFG_REAL, "30", 0.01, 1e6, 0, 0, NULL,
@@ -49,6 +51,7 @@ const pirf_cfg_spec *const *pirf_deck_tables(void) {
     for (int i = 0; pirf_pde_registry[i]; i++)
       if (pirf_pde_registry[i]->schema) tables[n++] = pirf_pde_registry[i]->schema;
     tables[n++] = pirf_app_schema;
+    tables[n++] = pirf_run_schema;
     tables[n++] = pirf_model_schema;
     tables[n++] = pirf_pretrain_schema;
     tables[n++] = pirf_sample_schema;
@@ -129,7 +132,7 @@ int pirf_run_stage(const char *deck, int nargs, char **args, int (*stage)(pirf_c
   if (!err) {
     pirf_log_set_level((int)pirf_cfg_int(cfg, "output.verbosity"));
     pirf_progress_set_interval(pirf_cfg_real(cfg, "output.progress_s"));
-    err = stage(cfg);
+    err = pirf_run_dir_stage(cfg, stage); /* lock, log.txt, provenance around the stage */
   }
   pirf_config_destroy(&cfg);
   return err;
@@ -216,5 +219,6 @@ int pirf_write_field_attributes(hid_t f, const pirf_config *cfg, const pirf_phys
   PIRF_TRY(pirf_attr_write_double(f, "grid_spacing", 1, &ph->h));
   PIRF_TRY(pirf_attr_write_long(f, "resolution", ph->dc->H));
   PIRF_TRY(pirf_attr_write_str(f, "pirf_version", PIRF_VERSION));
+  PIRF_TRY(pirf_run_record_write(f)); /* command line, layout, host, build, provenance */
   return 0;
 }

@@ -47,12 +47,17 @@ typedef struct {
 } command;
 
 static const command commands[] = {
-    {"run", pirf_cmd_run, "the whole pipeline, skipping stages whose outputs exist", 0, NULL,
-     SOLVER_PREFIXES, NULL, "DECK.yaml [key.sub=value ...] [-petsc_option [value] ...]",
-     "Runs generate, pretrain, finetune and evaluate in order on one deck. A stage whose output\n"
-     "exists is skipped (data.path, output.dir/base.h5, output.dir/pirf.h5,\n"
-     "output.dir/evaluation.json), and a stage stopped by a signal resumes from its checkpoint, so\n"
-     "a job that hit its time limit is resubmitted unchanged. run.force=true redoes every stage.\n"},
+    {"run", pirf_cmd_run, "the whole pipeline, skipping stages whose outputs match the deck", 0, NULL,
+     SOLVER_PREFIXES, "--dry-run", "[--dry-run] DECK.yaml [key.sub=value ...] [-petsc_option [value] ...]",
+     "Runs generate, pretrain, finetune and evaluate in order on one deck. A stage is skipped only\n"
+     "when its output exists and the provenance record stored in it matches this deck (the keys\n"
+     "that determine it and the digests of its inputs); a differing output stops the run (status 2)\n"
+     "naming the keys, and run.force=true redoes every stage from scratch. A stage stopped by a\n"
+     "signal resumes from its checkpoint, so a job that hit its time limit is resubmitted unchanged.\n"
+     "Outputs: data.path, output.dir/base.h5, output.dir/pirf.h5, output.dir/evaluation.json;\n"
+     "output.dir/log.txt and output.dir/pirf.lock (docs/run-directory.md).\n"
+     "  --dry-run   print the resolved deck and, per stage, whether it would run or skip and why;\n"
+     "              runs nothing.\n"},
     {"generate", NULL, "solve the deck's PDE and write the data set (data.path)", 0,
      pirf_stage_generate, SOLVER_PREFIXES, NULL,
      "DECK.yaml [key.sub=value ...] [-petsc_option [value] ...]",

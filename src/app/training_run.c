@@ -4,6 +4,7 @@
 #include "pirf/check.h"
 #include "pirf/checkpoint.h"
 #include "pirf/deck.h"
+#include "pirf/provenance.h"
 #include "pirf/stop.h"
 
 #include <math.h>
@@ -17,6 +18,7 @@
 int pirf_training_init(pirf_training_run *r, const pirf_config *cfg, const char *name,
                        const char *step_key, const char *state_file, const char *log_file) {
   char key[64];
+  r->cfg = cfg;
   r->name = name;
   r->step_key = step_key;
   r->ckpt_step = -1;
@@ -80,6 +82,7 @@ int pirf_training_resume(pirf_training_run *r, int allowed) {
                   "'%s' was written with %s.seed = %llu, but this run has %u; resume with the same "
                   "seed, or remove the file (or set %s.resume=false) to start over",
                   r->state, r->name, (unsigned long long)ck.rng[0], r->seed, r->name);
+  PIRF_TRY(pirf_provenance_check_resume(r->cfg, r->name, r->state)); /* same settings? */
   r->step = ck.step;
   r->n_img = ck.n_img;
   r->ckpt_step = r->step;

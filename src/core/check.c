@@ -7,6 +7,7 @@
  * the deck is: the environment variable PIRF_VERBOSITY (0, 1, 2) sets it from the start, and
  * output.verbosity raises it once the deck is loaded (the larger of the two applies). */
 #include "pirf/check.h"
+#include "pirf/log.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -61,6 +62,7 @@ void pirf_error_report(const char *file, int line, const char *func, int collect
     fprintf(stderr, "pirf: error: %s\n", text);
   if (!collective || pirf_error_verbosity() >= 2) fprintf(stderr, "  at %s:%d (%s)\n", file, line, func);
   fflush(stderr);
+  pirf_log_file_error_report(text, file, line); /* output.dir/log.txt, when one is open */
   free(msg);
 }
 

@@ -9,6 +9,81 @@
 
 static int log_level = 1;
 
+/* ---- output.dir/log.txt: a timestamped copy of what rank 0 prints ---------------------------
+ * Every line that reaches stdout through pirf_log/pirf_debug (progress lines included) or stderr
+ * through pirf_error_report is also appended to the open log file, each line prefixed with the UTC
+ * wall-clock time. Lines may be built from several calls; the prefix goes at each line start. */
+static FILE *log_file = NULL;
+static int log_file_bol = 1; /* the next character starts a line */
+
+static void log_file_put(const char *text) {
+  if (!log_file) return;
+  for (const char *p = text; *p;) {
+    if (log_file_bol) {
+      char stamp[40];
+      pirf_log_timestamp(stamp, sizeof stamp);
+      fprintf(log_file, "%s  ", stamp);
+      log_file_bol = 0;
+    }
+    const char *nl = strchr(p, '\n');
+    size_t n = nl ? (size_t)(nl - p) + 1 : strlen(p);
+    fwrite(p, 1, n, log_file);
+    if (nl) log_file_bol = 1;
+    p += n;
+  }
+  fflush(log_file);
+}
+
+static void log_file_vput(const char *fmt, va_list ap) {
+  if (!log_file) return;
+  char buf[8192];
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  log_file_put(buf);
+}
+
+const char *pirf_log_timestamp(char *buf, size_t len) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  struct tm tm;
+  gmtime_r(&ts.tv_sec, &tm);
+  char day[32];
+  strftime(day, sizeof day, "%Y-%m-%dT%H:%M:%S", &tm);
+  snprintf(buf, len, "%s.%03dZ", day, (int)(ts.tv_nsec / 1000000));
+  return buf;
+}
+
+int pirf_log_file_open(const char *path, const char *header) {
+  pirf_log_file_close();
+  log_file = fopen(path, "a");
+  if (!log_file) return 1;
+  log_file_bol = 1;
+  if (header) log_file_put(header);
+  return 0;
+}
+
+void pirf_log_file_close(void) {
+  if (!log_file) return;
+  if (!log_file_bol) log_file_put("\n");
+  fclose(log_file);
+  log_file = NULL;
+}
+
+void pirf_log_file_note(const char *fmt, ...) {
+  if (!log_file) return;
+  va_list ap;
+  va_start(ap, fmt);
+  log_file_vput(fmt, ap);
+  va_end(ap);
+}
+
+void pirf_log_file_error_report(const char *msg, const char *file, int line) {
+  if (!log_file) return;
+  char text[4600];
+  snprintf(text, sizeof text, "%spirf: error: %s\n  at %s:%d\n", log_file_bol ? "" : "\n", msg,
+           file, line);
+  log_file_put(text);
+}
+
 static int rank0(int *rank) {
   int init = 0, fin = 0;
   *rank = 0;
@@ -29,6 +104,9 @@ void pirf_log(const char *fmt, ...) {
   vfprintf(stdout, fmt, ap);
   va_end(ap);
   fflush(stdout);
+  va_start(ap, fmt);
+  log_file_vput(fmt, ap);
+  va_end(ap);
 }
 
 void pirf_debug(const char *fmt, ...) {
@@ -39,6 +117,9 @@ void pirf_debug(const char *fmt, ...) {
   vfprintf(stdout, fmt, ap);
   va_end(ap);
   fflush(stdout);
+  va_start(ap, fmt);
+  log_file_vput(fmt, ap);
+  va_end(ap);
 }
 
 void pirf_log_rank(const char *fmt, ...) {
@@ -51,6 +132,11 @@ void pirf_log_rank(const char *fmt, ...) {
   va_end(ap);
   fprintf(stdout, "[rank %d] %s", rank, buf);
   fflush(stdout);
+  if (rank == 0) {
+    char line[2100];
+    snprintf(line, sizeof line, "[rank %d] %s", rank, buf);
+    log_file_put(line);
+  }
 }
 
 double pirf_wtime(void) {

@@ -4,6 +4,7 @@
 
 #include "pirf/check.h"
 #include "pirf/dataset.h"
+#include "pirf/run_record.h"
 
 #include <errno.h>
 #include <hdf5.h>
@@ -188,6 +189,7 @@ static int write_body(hid_t file, MPI_Comm comm, const pirf_param_table *table,
   PIRF_TRY(pirf_attr_write_long(file, "n_img", ck->n_img));
   PIRF_TRY(attr_write_u64(file, "rng_counters", PIRF_CKPT_NRNG, ck->rng));
   PIRF_TRY(pirf_attr_write_str(file, "deck", deck ? deck : ""));
+  PIRF_TRY(pirf_run_record_write(file)); /* command line, layout, host, build, provenance */
 
   size_t lo, hi;
   even_slice(table->total, rank, size, &lo, &hi);
