@@ -17,7 +17,13 @@ tiny+=" evaluate.batch=2 evaluate.steps=[2] evaluate.zetas=[0] evaluate.holdout_
 fail=0; pass=0
 check() { if eval "$2"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
 # pirf NP ARGS...: runs mpiexec -n NP pirf ARGS > $work/out.txt (stdout+stderr); sets $rc
-pirf_np() { local n=$1; shift; $mpiexec -n "$n" "$pirf" "$@" >"$work/out.txt" 2>&1; rc=$?; }
+# (the tests compose shared override strings with their own: the later of two values for a key wins)
+source "$src/tests/core/last_wins.sh"
+pirf_np() {
+  local n=$1; shift
+  local args; mapfile -t args < <(pirf_last_wins "$@")
+  $mpiexec -n "$n" "$pirf" "${args[@]}" >"$work/out.txt" 2>&1; rc=$?
+}
 # expect STATUS NP ARGS...: runs it; passes if the exit status is STATUS (prints the output if not)
 expect() { local want=$1; shift; pirf_np "$@"; [ "$rc" = "$want" ] || { echo "exit $rc, wanted $want:"; cat "$work/out.txt"; return 1; }; }
 says() { grep -Eq -- "$1" "$work/out.txt" || { echo "output lacks /$1/:"; cat "$work/out.txt"; return 1; }; }

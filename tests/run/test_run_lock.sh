@@ -16,7 +16,8 @@ lock=$r/pirf.lock
 
 check "data set" "expect 0 $np generate $deck $tiny"
 # the holder: a long pretraining (about 10^4 steps), under a fake SLURM job id
-SLURM_JOB_ID=4242 $mpiexec -n 2 "$pirf" pretrain $deck $tiny pretrain.kimg=20 >"$work/holder.txt" 2>&1 &
+mapfile -t holder < <(pirf_last_wins pretrain $deck $tiny pretrain.kimg=20)
+SLURM_JOB_ID=4242 $mpiexec -n 2 "$pirf" "${holder[@]}" >"$work/holder.txt" 2>&1 &
 holder=$!
 for _ in $(seq 1 600); do
   [ -f "$r/pretrain.jsonl" ] && [ "$(wc -l < "$r/pretrain.jsonl")" -ge 2 ] && break
