@@ -38,6 +38,10 @@ typedef struct {
 int pirf_dataset_create(pirf_dataset *ds, MPI_Comm comm, const char *path, long N, int C, int H,
                         int W);
 int pirf_dataset_write(pirf_dataset *ds, const pirf_tile_block *b, const float *data);
+/* Reserve room for `bytes` more of data (beyond /fields, which create reserves): collective; on
+ * a full disk the file is discarded and the failure reported (PIRF_ERR). */
+int pirf_dataset_reserve(pirf_dataset *ds, double bytes);
+void pirf_dataset_discard_quietly(pirf_dataset *ds); /* discard, keeping the agreed failure */
 /* Close and rename <path>.partial to <path>. */
 int pirf_dataset_commit(pirf_dataset *ds);
 /* Close and remove the partial file (error paths). */
@@ -71,6 +75,8 @@ int pirf_io_close(MPI_Comm comm, hid_t file, const char *partial, int err);
 /* Reserve `bytes` for the file being written under `partial` (rank 0, collective result), so that
  * later writes cannot meet a full disk. PIRF_ERR (noted: the disk is full) when there is no room. */
 int pirf_io_reserve(MPI_Comm comm, const char *partial, double bytes);
+/* Why H5Fcreate of `partial` failed, in the file system's words (strerror of a plain open). */
+const char *pirf_io_create_failure(const char *partial);
 /* An output path pirf can write: not empty, at most PIRF_IO_MAX_PATH characters, names of at most
  * NAME_MAX - 8, not an existing directory. Collective user error otherwise. */
 int pirf_io_check_output_path(MPI_Comm comm, const char *path, const char *what);

@@ -248,7 +248,7 @@ int pirf_checkpoint_write(const char *path, MPI_Comm comm, const pirf_param_tabl
   PIRF_H5(H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL), "cannot set up MPI-IO file access");
   hid_t file = H5Fcreate(partial, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
   H5Pclose(fapl);
-  if (file < 0) pirf_io_note(partial, "H5Fcreate failed");
+  if (file < 0) pirf_io_note(NULL, "%s", pirf_io_create_failure(partial));
   if (pirf_io_agree(comm, file < 0 ? PIRF_ERR : 0)) {
     if (file >= 0) H5Fclose(file);
     if (rank == 0) unlink(partial);

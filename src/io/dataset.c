@@ -68,7 +68,7 @@ static int disk_full(const char *path) {
   if (slash) *(slash == dir ? slash + 1 : slash) = 0;
   else snprintf(dir, sizeof dir, ".");
   struct statvfs v;
-  if (statvfs(dir, &v) != 0) return 0;
+  if (statvfs(dir, &v) != 0 || (v.f_flag & ST_RDONLY)) return 0;
   return (double)v.f_bavail * (double)v.f_frsize < 1024.0 * 1024.0;
 }
 
@@ -227,6 +227,15 @@ int pirf_io_check_output_path(MPI_Comm comm, const char *path, const char *what)
   return 0;
 }
 
+const char *pirf_io_create_failure(const char *partial) {
+  /* HDF5 keeps no errno; asking the file system directly says why (read-only, not a directory) */
+  int fd = open(partial, O_WRONLY | O_CREAT, 0644);
+  if (fd < 0) return strerror(errno);
+  close(fd);
+  unlink(partial);
+  return "HDF5 could not create it";
+}
+
 static hid_t mpio_fapl(MPI_Comm comm) {
   hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
   if (fapl < 0) return fapl;
@@ -357,11 +366,8 @@ int pirf_dataset_create(pirf_dataset *ds, MPI_Comm comm, const char *path, long 
   hid_t fapl = mpio_fapl(comm);
   PIRF_H5(fapl, "cannot set up MPI-IO file access");
   ds->file = H5Fcreate(ds->partial, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-  int why = errno;
   H5Pclose(fapl);
-  if (ds->file < 0)
-    pirf_io_note(ds->partial, "%s", why == EACCES || why == EROFS ? strerror(why)
-                                                                    : "H5Fcreate failed");
+  if (ds->file < 0) pirf_io_note(NULL, "%s", pirf_io_create_failure(ds->partial));
   if (pirf_io_agree(comm, ds->file < 0 ? PIRF_ERR : 0)) {
     if (ds->file >= 0) H5Fclose(ds->file);
     ds->file = 0;
@@ -372,10 +378,20 @@ int pirf_dataset_create(pirf_dataset *ds, MPI_Comm comm, const char *path, long 
                         "exists and is writable", ds->partial);
   }
   ds->writing = 1;
+  /* the space of /fields first, so that no write meets a full disk half way (pirf_io_close) */
+  PIRF_TRY(pirf_dataset_reserve(ds, (double)N * C * H * W * sizeof(float)));
   int err = pirf_h5_create_fields(ds->file, "fields", N, C, H, W, &ds->fields);
   if (!err) err = pirf_attr_write_long(ds->file, "format_version", PIRF_FORMAT_VERSION);
   if (err) pirf_dataset_discard(ds);
   PIRF_TRY(err);
+  return 0;
+}
+
+int pirf_dataset_reserve(pirf_dataset *ds, double bytes) {
+  if (pirf_io_agree(ds->comm, pirf_io_reserve(ds->comm, ds->partial, bytes + 65536.0))) {
+    pirf_dataset_discard_quietly(ds);
+    return PIRF_IO_FAIL(ds->comm, PIRF_ERR, "cannot write '%s'", ds->path);
+  }
   return 0;
 }
 
@@ -403,21 +419,28 @@ int pirf_dataset_commit(pirf_dataset *ds) {
   return 0;
 }
 
-void pirf_dataset_discard(pirf_dataset *ds) {
+/* Close a file being written as a failed one: cut to nothing, closed, removed (pirf_io_close). */
+static void discard_file(pirf_dataset *ds) {
   if (!ds->comm || ds->comm == MPI_COMM_NULL) return; /* never created */
   if (ds->fields > 0) H5Dclose(ds->fields);
   ds->fields = 0;
   if (ds->file > 0 && ds->writing) {
-    /* closed as a failed file: cut to nothing, closed, removed (pirf_io_close) */
     pirf_io_note(ds->partial, "discarded");
     pirf_io_close(ds->comm, ds->file, ds->partial, PIRF_ERR);
-    io_agreed.why[0] = 0; /* the caller has reported the failure that led here */
-    io_agreed.nospace = 0;
   } else if (ds->file > 0) {
     H5Fclose(ds->file);
   }
   ds->file = 0;
   ds->writing = 0;
+}
+
+/* ...keeping the agreed explanation of the failure for the report that follows */
+void pirf_dataset_discard_quietly(pirf_dataset *ds) { discard_file(ds); }
+
+void pirf_dataset_discard(pirf_dataset *ds) {
+  discard_file(ds);
+  io_agreed.why[0] = 0; /* the caller has reported the failure that led here */
+  io_agreed.nospace = 0;
 }
 
 /* A string attribute of the file, or "" when it has none (buf is always terminated). */

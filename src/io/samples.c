@@ -19,6 +19,14 @@ int pirf_samples_create(pirf_samples_file *sf, MPI_Comm comm, const char *path, 
     sf->mse = sf->mae = NULL;
     PIRF_TRY(err);
   }
+  /* room for the physical and residual fields and the statistics as well */
+  err = pirf_dataset_reserve(&sf->ds, (double)N * (2 * C + Cr) * H * W * sizeof(float) + 16.0 * N);
+  if (err) {
+    free(sf->mse);
+    free(sf->mae);
+    sf->mse = sf->mae = NULL;
+    return err;
+  }
   err = pirf_h5_create_fields(sf->ds.file, "physical", N, C, H, W, &sf->physical);
   if (!err) err = pirf_h5_create_fields(sf->ds.file, "residual", N, Cr, H, W, &sf->residual);
   if (err) pirf_samples_discard(sf);
