@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # sigkill_during_checkpoint_writes_loses_nothing: a tiny pretraining that writes a checkpoint at
 # every step is killed with SIGKILL (every rank at once, as a node failure would) at a random
-# moment of a checkpoint write (a random delay into training, then the next write, then a random
-# few milliseconds into it), TRIALS times. Each time: the checkpoint on disk is whole and
+# moment of a checkpoint write (after a random number of checkpoints, the next write, a random few
+# milliseconds into it), TRIALS times. Each time: the checkpoint on disk is whole and
 # loadable (h5ls; the rerun resumes from it), and the rerun's final model equals an uninterrupted
 # run's bit for bit (h5diff of /net, /ema, /adam_m, /adam_v). Prints how many kills landed inside
 # a checkpoint write (a .partial present).
@@ -29,14 +29,17 @@ for t in $(seq 1 "$trials"); do
   dir=$work/t$t
   "$mpiexec" -n "$np" "$pirf" pretrain "$deck" "${common[@]}" output.dir="$dir" >"$dir.log" 2>&1 &
   mp=$!
-  # wait until training has started (the first checkpoint is being written), then a random delay
-  for _ in $(seq 1 600); do
-    [ -e "$dir/pretrain-state.h5.partial" ] || [ -e "$dir/pretrain-state.h5" ] && break
+  # wait for the k-th checkpoint (k random in 1..4: each is a new file, a new inode), then for the
+  # next write to start, then a random few milliseconds into it
+  k=$((1 + RANDOM % 4)) seen="" n=0
+  for _ in $(seq 1 3000); do
+    ino=$(stat -c %i "$dir/pretrain-state.h5" 2>/dev/null)
+    if [ -n "$ino" ] && [ "$ino" != "$seen" ]; then seen=$ino; n=$((n + 1)); fi
+    [ $n -ge $k ] && break
     kill -0 "$mp" 2>/dev/null || break
-    sleep 0.02
+    sleep 0.002
   done
-  sleep "0.$(printf '%03d' $((RANDOM % 500)))"
-  for _ in $(seq 1 600); do # the next checkpoint write
+  for _ in $(seq 1 3000); do
     [ -e "$dir/pretrain-state.h5.partial" ] && break
     kill -0 "$mp" 2>/dev/null || break
     sleep 0.002
@@ -48,6 +51,10 @@ for t in $(seq 1 "$trials"); do
   wait "$mp" 2>/dev/null
   if [ -f "$dir/base.h5" ]; then
     before=$((before + 1)) # the kill came after the run had finished
+  fi
+  if [ $n -ge 1 ]; then # a checkpoint had been completed before the kill: it must still be there
+    check "trial $t: the last complete checkpoint survives the kill" \
+      "[ -f '$dir/pretrain-state.h5' ] || [ -f '$dir/base.h5' ]"
   fi
   had_state=0
   [ -f "$dir/pretrain-state.h5" ] && [ ! -f "$dir/base.h5" ] && had_state=1
