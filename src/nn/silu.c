@@ -53,8 +53,8 @@ void pirf_silu_backward(float *dx, const float *dy, const float *x, size_t n) {
     float s = 1.0f / (1.0f + exp_approx(-x[i]));
     /* d/dx [x s(x)] = s + x s (1 - s); its limits are 1 at +Inf and 0 at -Inf, where the formula
      * would give Inf * 0 = NaN */
-    float d = s * (1.0f + x[i] * (1.0f - s));
-    d = x[i] == INFINITY ? 1.0f : (x[i] == -INFINITY ? 0.0f : d);
-    dx[i] += dy[i] * d;
+    float t = 1.0f + x[i] * (1.0f - s); /* s = 1 at +Inf and 0 at -Inf: t = 1 gives both */
+    t = x[i] == INFINITY || x[i] == -INFINITY ? 1.0f : t;
+    dx[i] += dy[i] * s * t;
   }
 }
