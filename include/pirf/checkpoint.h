@@ -21,7 +21,9 @@
  * checkpoint written at one rank count loads at any other (the moments are re-sharded on the way).
  *
  * Every function here is collective over `comm`. A file is written as "<path>.partial" and renamed
- * to <path> only once it is complete and closed. */
+ * to <path> only once it is complete and closed; its space is reserved first, and a failed write on
+ * any rank makes every rank remove the .partial and return the same error (pirf/dataset.h). The
+ * root also records `pde` and `channel_names` (what the deck expected) for the checks on reading. */
 #ifndef PIRF_CHECKPOINT_H
 #define PIRF_CHECKPOINT_H
 
@@ -63,7 +65,11 @@ int pirf_checkpoint_write(const char *path, MPI_Comm comm, const pirf_param_tabl
  * The file must hold, in every group read, exactly the table's tensors with the table's shapes, and
  * in /adam_m, /adam_v exactly the tensors of the moments' range; otherwise this is a user error
  * naming the tensor, both shapes and the file ("the checkpoint was written for a different model
- * configuration ..."). A missing file or group is a user error too. */
+ * configuration ..."). A missing file or group is a user error too, and so are: a format_version
+ * other than 1..PIRF_CHECKPOINT_VERSION, a PDE or channel names (attributes `pde`,
+ * `channel_names`, or pde.name of the stored deck) other than the deck's (pirf_io_expect), and a
+ * non-finite value in any tensor read (the tensor is named). A read that fails on some ranks only
+ * (a truncated file) is agreed on and reported once. */
 int pirf_checkpoint_read(const char *path, MPI_Comm comm, const pirf_param_table *table,
                          pirf_checkpoint *ck, char **deck);
 

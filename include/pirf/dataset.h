@@ -15,6 +15,9 @@
 #include <mpi.h>
 
 #define PIRF_FORMAT_VERSION 1
+/* The longest file path pirf writes: the system's PATH_MAX (4096, with its terminating zero) less
+ * room for ".partial". Longer paths are refused with a message (pirf_io_check_output_path). */
+#define PIRF_IO_MAX_PATH 4087
 
 typedef struct {
   MPI_Comm comm;
@@ -35,16 +38,57 @@ typedef struct {
 int pirf_dataset_create(pirf_dataset *ds, MPI_Comm comm, const char *path, long N, int C, int H,
                         int W);
 int pirf_dataset_write(pirf_dataset *ds, const pirf_tile_block *b, const float *data);
+/* Reserve room for `bytes` more of data (beyond /fields, which create reserves): collective; on
+ * a full disk the file is discarded and the failure reported (PIRF_ERR). */
+int pirf_dataset_reserve(pirf_dataset *ds, double bytes);
+void pirf_dataset_discard_quietly(pirf_dataset *ds); /* discard, keeping the agreed failure */
 /* Close and rename <path>.partial to <path>. */
 int pirf_dataset_commit(pirf_dataset *ds);
 /* Close and remove the partial file (error paths). */
 void pirf_dataset_discard(pirf_dataset *ds);
 
-/* Open an existing file read-only and check /fields is float32 with 4 dimensions. `what` names the
- * file's role in error messages ("data.path"). */
+/* Open an existing file read-only and check it (a user error naming the file and what is wrong,
+ * exit status 2): format_version present and readable by this pirf; the attributes `pde` and
+ * `channel_names`, where present, equal to what the deck expects (pirf_io_expect); /fields float32
+ * (N, C, H, W) with N >= 1; every value finite (else the first non-finite sample and channel are
+ * named). `what` names the file's role in error messages ("data.path"). */
 int pirf_dataset_open(pirf_dataset *ds, MPI_Comm comm, const char *path, const char *what);
 int pirf_dataset_read(pirf_dataset *ds, const pirf_tile_block *b, float *data);
 int pirf_dataset_close(pirf_dataset *ds);
+
+/* ---- failing together (every collective I/O path in src/io) ------------------------------------
+ * A local HDF5 failure is noted (pirf_io_note), not printed; every rank goes on with the collective
+ * calls it owes; pirf_io_agree (collective) then tells every rank whether any rank failed, and
+ * PIRF_IO_FAIL prints one sentence from rank 0 ("...: the disk is full ..." when a rank saw ENOSPC
+ * or its file system is full) as a collective error, so main exits without MPI_Abort. */
+void pirf_io_environment(void); /* before MPI_Init: MPI-IO settings that long paths need */
+void pirf_io_init(void);        /* HDF5's own error printing off (idempotent) */
+void pirf_io_note(const char *path, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int pirf_io_agree(MPI_Comm comm, int err); /* the largest err of all ranks */
+int pirf_io_fail(MPI_Comm comm, int code, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+#define PIRF_IO_FAIL(comm, code, ...) pirf_io_fail((comm), (code), __FILE__, __LINE__, __VA_ARGS__)
+/* Close a file being written under `partial` (collective): agree on err (this rank's failure so
+ * far), close, agree on the close; on any failure the file is removed. Returns non-zero when any
+ * rank failed (then report with PIRF_IO_FAIL). */
+int pirf_io_close(MPI_Comm comm, hid_t file, const char *partial, int err);
+/* Reserve `bytes` for the file being written under `partial` (rank 0, collective result), so that
+ * later writes cannot meet a full disk. PIRF_ERR (noted: the disk is full) when there is no room. */
+int pirf_io_reserve(MPI_Comm comm, const char *partial, double bytes);
+/* Why H5Fcreate of `partial` failed, in the file system's words (strerror of a plain open). */
+const char *pirf_io_create_failure(const char *partial);
+/* An output path pirf can write: not empty, at most PIRF_IO_MAX_PATH characters, names of at most
+ * NAME_MAX - 8, not an existing directory. Collective user error otherwise. */
+int pirf_io_check_output_path(MPI_Comm comm, const char *path, const char *what);
+
+/* What the deck expects of every file read (set once the deck is loaded): its PDE and channel
+ * names. Unset (NULL), nothing is compared. */
+void pirf_io_expect(const char *pde, const char *channel_names);
+const char *pirf_io_expected_pde(void);
+const char *pirf_io_expected_channels(void);
+/* A file's pde / channel_names ("" when it has none) against the expectation: user error. */
+int pirf_io_check_identity(const char *path, const char *what, const char *pde,
+                           const char *channels);
 
 /* File attributes (root group). Writers: collective, same value on every rank. */
 int pirf_attr_write_str(hid_t loc, const char *name, const char *value);

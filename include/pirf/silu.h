@@ -2,7 +2,8 @@
  *
  * Backward ACCUMULATES: dx += dy * s * (1 + x * (1 - s)), s = sigmoid(x); it needs the forward's
  * INPUT x (so the forward must not run in place when a backward follows); dx must not alias dy.
- * The forward may run in place (y == x) when no backward follows. No communication: tiles and
+ * Defined for every float: NaN gives NaN (forward and backward), +-Inf give the limits (forward
+ * +Inf and -0, derivative 1 and 0). The forward may run in place (y == x) when no backward follows. No communication: tiles and
  * per-sample vectors are handled the same way. */
 #ifndef PIRF_SILU_H
 #define PIRF_SILU_H

@@ -159,6 +159,10 @@ static int load_deck(const char *yaml, const denoise_args *a, pirf_config **cfg)
   err = pirf_config_load(cfg, pirf_deck_tables(), *yaml ? tmp : NULL, n, over);
   if (*yaml) unlink(tmp);
   free(over);
+  if (!err && *yaml) { /* the field files are checked against the checkpoint's PDE */
+    const pirf_pde *pde = pirf_pde_find(pirf_cfg_str(*cfg, "pde.name"));
+    pirf_io_expect(pirf_cfg_str(*cfg, "pde.name"), pde ? pde->channel_names : NULL);
+  }
   return err;
 }
 

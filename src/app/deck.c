@@ -115,6 +115,10 @@ int pirf_deck_load(const char *deck, int nargs, char **args, pirf_config **cfg) 
   int err = pirf_config_load(cfg, pirf_deck_tables(), deck, n, over);
   free(over);
   if (err) return err;
+  { /* every file read is checked against the deck's PDE (pirf/dataset.h) */
+    const pirf_pde *pde = pirf_pde_find(pirf_cfg_str(*cfg, "pde.name"));
+    pirf_io_expect(pirf_cfg_str(*cfg, "pde.name"), pde ? pde->channel_names : NULL);
+  }
   pirf_error_set_verbosity((int)pirf_cfg_int(*cfg, "output.verbosity"));
   if (!*pirf_cfg_str(*cfg, "output.dir")) {
     pirf_error_report(__FILE__, __LINE__, __func__, 1,

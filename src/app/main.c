@@ -19,6 +19,7 @@
 #include "pirf/app.h"
 #include "pirf/check.h"
 #include "pirf/config.h"
+#include "pirf/dataset.h"
 #include "pirf/deck.h"
 #include "pirf/log.h"
 #include "pirf/stop.h"
@@ -240,7 +241,9 @@ static int petsc_options_check(const command *c, int before) {
 }
 
 int main(int argc, char **argv) {
+  pirf_io_environment(); /* MPI-IO settings read by MPI_Init (long paths: pirf/dataset.h) */
   if (PetscInitialize(&argc, &argv, NULL, NULL)) return 1;
+  pirf_io_init(); /* HDF5 failures are reported in pirf's words, without HDF5-DIAG stacks */
   pirf_stop_install(); /* after PETSc, whose own handlers would abort on SIGTERM */
   int rank, err = 0;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);

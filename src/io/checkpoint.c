@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <hdf5.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,8 +77,14 @@ static int transfer_part(hid_t dset, const pirf_param *p, size_t lo, size_t hi, 
   if (mspace >= 0) H5Sclose(mspace);
   H5Sclose(fspace);
   PIRF_TRY(err);
-  PIRF_H5(st, "HDF5 %s of floats [%zu, %zu) of tensor '%s' failed", write ? "write" : "read",
-          a - p->offset, b - p->offset, p->name);
+  if (st < 0) {
+    /* a local failure: noted for the agreement that follows (pirf/dataset.h), not printed */
+    char name[PIRF_IO_MAX_PATH + 16];
+    if (H5Fget_name(dset, name, sizeof name) < 0) name[0] = 0;
+    pirf_io_note(name, "HDF5 %s of floats [%zu, %zu) of tensor '%s' failed",
+                 write ? "write" : "read", a - p->offset, b - p->offset, p->name);
+    return PIRF_ERR;
+  }
   return 0;
 }
 
@@ -152,8 +159,11 @@ static int write_group(hid_t file, const char *gname, const pirf_param_table *ta
   hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
   PIRF_H5(dcpl, "cannot create a data set property list");
   PIRF_H5(H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER), "cannot set the fill time");
-  int err = 0;
-  for (int i = t0; i < t1 && !err; i++) {
+  /* A failed transfer (independent I/O: this rank's only) does not stop the loop: the data set
+   * creations that follow are collective and every rank must make them. Later transfers are
+   * skipped; the caller agrees on the failure. */
+  int err = 0, create_err = 0;
+  for (int i = t0; i < t1 && !create_err; i++) {
     const pirf_param *p = &table->p[i];
     hsize_t dims[4];
     param_dims(p, dims);
@@ -163,19 +173,19 @@ static int write_group(hid_t file, const char *gname, const pirf_param_table *ta
                                         H5P_DEFAULT);
     if (space >= 0) H5Sclose(space);
     if (dset < 0) {
-      pirf_error_report(__FILE__, __LINE__, __func__, 0, "cannot create data set /%s/%s", gname,
-                        p->name);
-      err = PIRF_ERR;
+      pirf_io_note(NULL, "cannot create data set /%s/%s", gname, p->name);
+      create_err = PIRF_ERR;
       break;
     }
-    err = transfer_part(dset, p, lo, hi, (float *)buf, 1);
+    if (!err) err = transfer_part(dset, p, lo, hi, (float *)buf, 1);
     H5Dclose(dset);
   }
+  if (create_err) err = create_err;
   H5Pclose(dcpl);
-  if (err || !group_out) H5Gclose(group);
+  /* the group goes back even after a local transfer failure: its attributes are collective too */
+  if (create_err || !group_out) H5Gclose(group);
   else *group_out = group;
-  PIRF_TRY(err);
-  return 0;
+  return err;
 }
 
 static int write_body(hid_t file, MPI_Comm comm, const pirf_param_table *table,
@@ -190,54 +200,86 @@ static int write_body(hid_t file, MPI_Comm comm, const pirf_param_table *table,
   PIRF_TRY(attr_write_u64(file, "rng_counters", PIRF_CKPT_NRNG, ck->rng));
   PIRF_TRY(pirf_attr_write_str(file, "deck", deck ? deck : ""));
   PIRF_TRY(pirf_run_record_write(file)); /* command line, layout, host, build, provenance */
+  /* what the file is for, checked when it is read (pirf_io_check_identity) */
+  if (pirf_io_expected_pde()) PIRF_TRY(pirf_attr_write_str(file, "pde", pirf_io_expected_pde()));
+  if (pirf_io_expected_channels())
+    PIRF_TRY(pirf_attr_write_str(file, "channel_names", pirf_io_expected_channels()));
 
   size_t lo, hi;
   even_slice(table->total, rank, size, &lo, &hi);
   const char *names[3] = {"net", "ema", "ref"};
   const float *arenas[3] = {ck->net, ck->ema, ck->ref};
+  /* a local failure in one group does not skip the (collective) creation of the next ones */
+  int err = 0;
   for (int g = 0; g < 3; g++)
-    if (arenas[g])
-      PIRF_TRY(write_group(file, names[g], table, 0, table->n, lo, hi, arenas[g] + lo, NULL));
+    if (arenas[g]) {
+      int e = write_group(file, names[g], table, 0, table->n, lo, hi, arenas[g] + lo, NULL);
+      if (!err) err = e;
+    }
 
   const pirf_checkpoint_moments *mo = &ck->moments;
   if (mo->m) {
     int t0, t1;
     PIRF_TRY(moment_tensors(table, mo, &t0, &t1));
-    hid_t gm;
-    PIRF_TRY(write_group(file, "adam_m", table, t0, t1, mo->lo, mo->lo + mo->n, mo->m, &gm));
-    int err = pirf_attr_write_long(gm, "step", mo->t ? *mo->t : 0);
-    H5Gclose(gm);
-    PIRF_TRY(err);
-    PIRF_TRY(write_group(file, "adam_v", table, t0, t1, mo->lo, mo->lo + mo->n, mo->v, NULL));
+    hid_t gm = -1;
+    int e = write_group(file, "adam_m", table, t0, t1, mo->lo, mo->lo + mo->n, mo->m, &gm);
+    if (!err) err = e;
+    if (gm >= 0) {
+      e = pirf_attr_write_long(gm, "step", mo->t ? *mo->t : 0);
+      H5Gclose(gm);
+      if (!err) err = e;
+    }
+    e = write_group(file, "adam_v", table, t0, t1, mo->lo, mo->lo + mo->n, mo->v, NULL);
+    if (!err) err = e;
   }
-  return 0;
+  return err;
 }
 
 int pirf_checkpoint_write(const char *path, MPI_Comm comm, const pirf_param_table *table,
                           const pirf_checkpoint *ck, const char *deck) {
+  pirf_io_init();
   PIRF_CHECK(ck->net, "a checkpoint needs the network weights (ck->net is NULL)");
   PIRF_CHECK(table->total <= INT_MAX, "the parameter arena is too large for one MPI collective");
-  char partial[4200];
+  PIRF_TRY(pirf_io_check_output_path(comm, path, "checkpoint"));
+  char partial[PIRF_IO_MAX_PATH + 16];
   snprintf(partial, sizeof partial, "%s.partial", path);
+  int rank;
+  PIRF_MPI(MPI_Comm_rank(comm, &rank));
   hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
   PIRF_H5(fapl, "cannot create a file access property list");
   PIRF_H5(H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL), "cannot set up MPI-IO file access");
   hid_t file = H5Fcreate(partial, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
   H5Pclose(fapl);
-  PIRF_USER_CHECK(file >= 0, "cannot create the checkpoint '%s': check that its directory exists "
-                  "and is writable", partial);
-  int rank;
-  PIRF_MPI(MPI_Comm_rank(comm, &rank));
-  int err = write_body(file, comm, table, ck, deck);
-  herr_t st = H5Fclose(file);
-  if (err || st < 0) {
-    if (rank == 0) unlink(partial); /* never leave a half-written file behind */
-    PIRF_TRY(err);
-    PIRF_H5(st, "cannot close the checkpoint '%s'", partial);
+  if (file < 0) pirf_io_note(NULL, "%s", pirf_io_create_failure(partial));
+  if (pirf_io_agree(comm, file < 0 ? PIRF_ERR : 0)) {
+    if (file >= 0) H5Fclose(file);
+    if (rank == 0) unlink(partial);
+    return PIRF_IO_FAIL(comm, PIRF_ERR_USER, "cannot create the checkpoint '%s': check that its "
+                        "directory exists and is writable", partial);
   }
+  /* The space first: the floats of every group, 1 KiB of metadata per data set, the deck. */
+  const pirf_checkpoint_moments *mo = &ck->moments;
+  double bytes = 65536.0 + (deck ? (double)strlen(deck) : 0.0);
+  int ngroups = (ck->net != NULL) + (ck->ema != NULL) + (ck->ref != NULL);
+  bytes += ngroups * ((double)table->total * sizeof(float) + 1024.0 * table->n);
+  if (mo->m) bytes += 2.0 * ((double)mo->count * sizeof(float) + 1024.0 * table->n);
+  if (pirf_io_agree(comm, pirf_io_reserve(comm, partial, bytes))) {
+    pirf_io_close(comm, file, partial, PIRF_ERR);
+    return PIRF_IO_FAIL(comm, PIRF_ERR, "cannot write the checkpoint '%s' (the previous one, if "
+                        "any, is untouched)", path);
+  }
+  /* Every rank reaches the close whatever failed on it (write_body keeps the collective calls
+   * going); pirf_io_close agrees: all remove the .partial and report, or all commit. */
+  int err = write_body(file, comm, table, ck, deck);
+  if (pirf_io_close(comm, file, partial, err))
+    return PIRF_IO_FAIL(comm, PIRF_ERR, "cannot write the checkpoint '%s' (the previous one, if "
+                        "any, is untouched)", path);
   /* The rename is the commit: a reader sees either the old complete file or the new one. */
   int rename_err = 0;
-  if (rank == 0 && rename(partial, path) != 0) rename_err = errno;
+  if (rank == 0 && rename(partial, path) != 0) {
+    rename_err = errno;
+    unlink(partial);
+  }
   PIRF_MPI(MPI_Bcast(&rename_err, 1, MPI_INT, 0, comm));
   PIRF_USER_CHECK(!rename_err, "cannot rename '%s' to '%s': %s", partial, path,
                   strerror(rename_err));
@@ -268,8 +310,10 @@ static int read_group(hid_t file, const char *path, const char *gname,
                                               "without an optimizer, or is it a pretrained model?)");
   hid_t group = H5Gopen2(file, gname, H5P_DEFAULT);
   PIRF_H5(group, "cannot open group /%s of '%s'", gname, path);
+  /* a local read failure (independent I/O) skips this rank's later transfers but not the checks,
+   * which every rank makes alike; the caller agrees on the failure */
   int err = 0;
-  for (int i = t0; i < t1 && !err; i++) {
+  for (int i = t0; i < t1; i++) {
     const pirf_param *p = &table->p[i];
     hsize_t want[4], have[H5S_MAX_RANK];
     char want_s[96], have_s[96];
@@ -304,16 +348,15 @@ static int read_group(hid_t file, const char *path, const char *gname,
                       "'%s' has shape %s in '%s' (/%s) but this model expects %s; %s", p->name,
                       have_s, path, gname, want_s, hint);
     }
-    err = transfer_part(dset, p, lo, hi, buf, 0);
+    if (!err) err = transfer_part(dset, p, lo, hi, buf, 0);
     H5Dclose(dset);
   }
-  if (!err) {
+  {
     /* Every expected tensor is there; anything more means a different network. */
     H5G_info_t info;
     if (H5Gget_info(group, &info) < 0) {
-      err = PIRF_ERR;
-      pirf_error_report(__FILE__, __LINE__, __func__, 0, "cannot list group /%s of '%s'", gname,
-                        path);
+      H5Gclose(group);
+      PIRF_USER_CHECK(0, "cannot list group /%s of '%s' (damaged?)", gname, path);
     } else if (info.nlinks != (hsize_t)(t1 - t0)) {
       char extra[PIRF_PARAM_NAME + 8] = "?";
       for (hsize_t k = 0; k < info.nlinks; k++) {
@@ -343,9 +386,49 @@ static int read_group(hid_t file, const char *path, const char *gname,
                                                   "against the deck stored in the checkpoint");
     }
   }
-  if (err || !group_out) H5Gclose(group);
+  if (!group_out) H5Gclose(group);
   else *group_out = group;
-  PIRF_TRY(err);
+  return err;
+}
+
+/* After a read that may have failed on some ranks only: agree, and make it one user error. */
+static int agree_read(MPI_Comm comm, int err, const char *path) {
+  if (err == PIRF_ERR_USER) return err; /* the checks are collective: every rank has it */
+  if (pirf_io_agree(comm, err))
+    return PIRF_IO_FAIL(comm, PIRF_ERR_USER, "cannot read the checkpoint '%s' (damaged or "
+                        "truncated?)", path);
+  return 0;
+}
+
+/* Every float of the tensors [t0, t1) of an arena slice [lo, lo + n) finite; otherwise the first
+ * tensor holding a non-finite value, over all ranks, is named (a user error). */
+static int check_finite(MPI_Comm comm, const pirf_param_table *table, int t0, int t1, size_t lo,
+                        size_t n, const float *buf, const char *gname, const char *path) {
+  int bad = table->n; /* the first tensor with a non-finite value */
+  size_t where = 0;
+  for (size_t i = 0; i < n; i++)
+    if (!isfinite(buf[i])) {
+      for (int t = t0; t < t1; t++)
+        if (lo + i >= table->p[t].offset && lo + i < table->p[t].offset + table->p[t].count) {
+          bad = t;
+          where = lo + i - table->p[t].offset;
+          break;
+        }
+      break;
+    }
+  int first = bad;
+  PIRF_MPI(MPI_Allreduce(MPI_IN_PLACE, &first, 1, MPI_INT, MPI_MIN, comm));
+  if (first == table->n) return 0;
+  int rank, size;
+  PIRF_MPI(MPI_Comm_rank(comm, &rank));
+  PIRF_MPI(MPI_Comm_size(comm, &size));
+  int owner = bad == first ? rank : size;
+  PIRF_MPI(MPI_Allreduce(MPI_IN_PLACE, &owner, 1, MPI_INT, MPI_MIN, comm));
+  unsigned long long at = where;
+  PIRF_MPI(MPI_Bcast(&at, 1, MPI_UNSIGNED_LONG_LONG, owner, comm));
+  PIRF_USER_CHECK(0, "the checkpoint '%s' holds a non-finite weight in tensor /%s/%s (element %llu "
+                  "of %zu); it comes from a run that diverged or is damaged: use an earlier "
+                  "checkpoint", path, gname, table->p[first].name, at, table->p[first].count);
   return 0;
 }
 
@@ -358,7 +441,8 @@ static int read_arena(hid_t file, const char *path, MPI_Comm comm, const pirf_pa
   PIRF_CHECK(table->total <= INT_MAX, "the parameter arena is too large for one MPI collective");
   size_t lo, hi;
   even_slice(table->total, rank, size, &lo, &hi);
-  PIRF_TRY(read_group(file, path, gname, table, 0, table->n, lo, hi, arena + lo, NULL));
+  PIRF_TRY(agree_read(comm, read_group(file, path, gname, table, 0, table->n, lo, hi, arena + lo,
+                                        NULL), path));
   int *counts, *displs;
   PIRF_ALLOC(counts, size, "slice counts");
   PIRF_ALLOC(displs, size, "slice offsets");
@@ -373,10 +457,62 @@ static int read_arena(hid_t file, const char *path, MPI_Comm comm, const pirf_pa
   free(counts);
   free(displs);
   PIRF_MPI(st);
+  /* every rank holds the whole arena: the same verdict everywhere, checked on this rank's slice */
+  PIRF_TRY(check_finite(comm, table, 0, table->n, lo, hi - lo, arena + lo, gname, path));
   return 0;
 }
 
+/* pde.name from the resolved deck stored in a checkpoint (the "pde:" section's "  name:" line). */
+static void deck_pde(const char *deck, char *buf, size_t len) {
+  buf[0] = 0;
+  const char *sec = deck;
+  while (sec && (sec = strstr(sec, "pde:\n")) && sec != deck && sec[-1] != '\n') sec += 4;
+  if (!sec) return;
+  const char *name = strstr(sec, "\n  name: ");
+  if (!name) return;
+  name += strlen("\n  name: ");
+  size_t n = strcspn(name, " \n#");
+  snprintf(buf, len, "%.*s", (int)(n < len - 1 ? n : len - 1), name);
+}
+
+/* What the file says it is: its format version (when present; a full resume requires it), and
+ * the PDE and channels it was trained for (attributes pde and channel_names, or pde.name of the
+ * stored deck for files written before those attributes) against the deck's. */
+static int check_identity(hid_t file, const char *path, int need_version) {
+  PIRF_USER_CHECK(!need_version || pirf_attr_exists(file, "format_version"),
+                  "'%s' has no attribute 'format_version'; it is not a pirf checkpoint", path);
+  if (pirf_attr_exists(file, "format_version")) {
+    long version = 0;
+    hid_t attr = H5Aopen(file, "format_version", H5P_DEFAULT);
+    hid_t type = attr < 0 ? -1 : H5Aget_type(attr);
+    int is_int = type >= 0 && H5Tget_class(type) == H5T_INTEGER;
+    if (type >= 0) H5Tclose(type);
+    herr_t st = is_int ? H5Aread(attr, H5T_NATIVE_LONG, &version) : -1;
+    if (attr >= 0) H5Aclose(attr);
+    PIRF_USER_CHECK(st >= 0, "the attribute 'format_version' of '%s' is not an integer", path);
+    PIRF_USER_CHECK(version >= 1 && version <= PIRF_CHECKPOINT_VERSION,
+                    "the checkpoint '%s' has format version %ld; this pirf reads versions 1 to %d",
+                    path, version, PIRF_CHECKPOINT_VERSION);
+  }
+  char pde[64] = "", channels[256] = "";
+  char *v = NULL;
+  if (pirf_attr_exists(file, "pde") && pirf_attr_read_str(file, "pde", &v) == 0 && v)
+    snprintf(pde, sizeof pde, "%s", v);
+  free(v);
+  v = NULL;
+  if (!pde[0] && pirf_attr_exists(file, "deck") && pirf_attr_read_str(file, "deck", &v) == 0 && v)
+    deck_pde(v, pde, sizeof pde);
+  free(v);
+  v = NULL;
+  if (pirf_attr_exists(file, "channel_names") &&
+      pirf_attr_read_str(file, "channel_names", &v) == 0 && v)
+    snprintf(channels, sizeof channels, "%s", v);
+  free(v);
+  return pirf_io_check_identity(path, "checkpoint", pde, channels);
+}
+
 static int open_for_reading(const char *path, MPI_Comm comm, hid_t *file) {
+  pirf_io_init();
   int missing = access(path, R_OK) != 0, why = errno;
   int any_missing = 0;
   PIRF_MPI(MPI_Allreduce(&missing, &any_missing, 1, MPI_INT, MPI_MAX, comm));
@@ -385,22 +521,18 @@ static int open_for_reading(const char *path, MPI_Comm comm, hid_t *file) {
   hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
   PIRF_H5(fapl, "cannot create a file access property list");
   PIRF_H5(H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL), "cannot set up MPI-IO file access");
-  H5E_BEGIN_TRY { *file = H5Fopen(path, H5F_ACC_RDONLY, fapl); }
-  H5E_END_TRY;
+  *file = H5Fopen(path, H5F_ACC_RDONLY, fapl);
   H5Pclose(fapl);
-  PIRF_USER_CHECK(*file >= 0, "'%s' is not an HDF5 file (or is damaged)", path);
+  int bad = *file < 0;
+  PIRF_MPI(MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT, MPI_MAX, comm));
+  if (bad && *file >= 0) H5Fclose(*file);
+  PIRF_USER_CHECK(!bad, "'%s' is not an HDF5 file (or is damaged or truncated)", path);
   return 0;
 }
 
 static int read_body(hid_t file, const char *path, MPI_Comm comm, const pirf_param_table *table,
                      pirf_checkpoint *ck, char **deck) {
-  long version = 0;
-  PIRF_USER_CHECK(pirf_attr_exists(file, "format_version"),
-                  "'%s' has no attribute 'format_version'; it is not a pirf checkpoint", path);
-  PIRF_TRY(pirf_attr_read_long(file, "format_version", &version));
-  PIRF_USER_CHECK(version >= 1 && version <= PIRF_CHECKPOINT_VERSION,
-                  "the checkpoint '%s' has format version %ld; this pirf reads versions 1 to %d",
-                  path, version, PIRF_CHECKPOINT_VERSION);
+  PIRF_TRY(check_identity(file, path, 1));
   PIRF_TRY(pirf_attr_read_long(file, "step", &ck->step));
   PIRF_TRY(pirf_attr_read_long(file, "n_img", &ck->n_img));
   PIRF_TRY(attr_read_u64(file, "rng_counters", PIRF_CKPT_NRNG, ck->rng, path));
@@ -415,14 +547,20 @@ static int read_body(hid_t file, const char *path, MPI_Comm comm, const pirf_par
   if (mo->m) {
     int t0, t1;
     PIRF_TRY(moment_tensors(table, mo, &t0, &t1));
-    hid_t gm;
-    PIRF_TRY(read_group(file, path, "adam_m", table, t0, t1, mo->lo, mo->lo + mo->n, mo->m, &gm));
+    hid_t gm = -1;
+    int err = read_group(file, path, "adam_m", table, t0, t1, mo->lo, mo->lo + mo->n, mo->m, &gm);
     long t = 0;
-    int err = pirf_attr_read_long(gm, "step", &t);
-    H5Gclose(gm);
-    PIRF_TRY(err);
+    if (err != PIRF_ERR_USER) {
+      int e = pirf_attr_read_long(gm, "step", &t);
+      H5Gclose(gm);
+      PIRF_TRY(e); /* metadata: the same on every rank */
+    }
+    PIRF_TRY(agree_read(comm, err, path));
     if (mo->t) *mo->t = t;
-    PIRF_TRY(read_group(file, path, "adam_v", table, t0, t1, mo->lo, mo->lo + mo->n, mo->v, NULL));
+    PIRF_TRY(agree_read(comm, read_group(file, path, "adam_v", table, t0, t1, mo->lo,
+                                         mo->lo + mo->n, mo->v, NULL), path));
+    PIRF_TRY(check_finite(comm, table, t0, t1, mo->lo, mo->n, mo->m, "adam_m", path));
+    PIRF_TRY(check_finite(comm, table, t0, t1, mo->lo, mo->n, mo->v, "adam_v", path));
   }
   return 0;
 }
@@ -446,7 +584,8 @@ int pirf_checkpoint_read_weights(const char *path, MPI_Comm comm, const pirf_par
                                  const char *group, float *arena) {
   hid_t file;
   PIRF_TRY(open_for_reading(path, comm, &file));
-  int err = read_arena(file, path, comm, table, group, arena);
+  int err = check_identity(file, path, 0);
+  if (!err) err = read_arena(file, path, comm, table, group, arena);
   H5Fclose(file);
   PIRF_TRY(err);
   return 0;

@@ -6,15 +6,21 @@
  * agrees with expf to about 2 ulp. */
 #include "pirf/silu.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
 /* exp(x) for float x: x = k ln2 + r with |r| <= ln2/2 (Cody-Waite, two-part ln2), e^r by its
  * degree-6 Taylor polynomial (truncation < 1.3e-7 relative on that interval), times 2^k built in
- * the exponent bits. x is clamped to [-87.3, 88.7], where 2^k stays a normal float; SiLU's
- * sigmoid saturates long before either end, so the clamp changes nothing that matters here. */
+ * the exponent bits. x is clamped to [-87.3, 88.7], so k is in [-126, 128] and the exponent field
+ * k + 127 in [1, 255] (255: +Inf, the right limit for exp(88.7) rounded up); SiLU's sigmoid
+ * saturates long before either end, so the clamp changes nothing that matters here. The clamp is
+ * written so that NaN fails both comparisons and becomes -87.3: converting NaN to an integer, and
+ * then shifting the negative result, would be undefined behaviour. SiLU of NaN is NaN all the same,
+ * because the callers multiply or divide by x itself. */
 static inline float exp_approx(float x) {
-  x = x < -87.3f ? -87.3f : (x > 88.7f ? 88.7f : x);
+  x = x > -87.3f ? x : -87.3f; /* NaN -> -87.3 */
+  x = x < 88.7f ? x : 88.7f;
   /* round(x / ln2) by the 1.5 * 2^23 trick (round to nearest, no libm call) */
   const float shift = 12582912.0f;
   float k = (x * 1.44269504f + shift) - shift;
@@ -33,14 +39,22 @@ static inline float exp_approx(float x) {
   return p * scale;
 }
 
+/* Every float has a defined result: NaN gives NaN, +Inf gives +Inf and -Inf gives -0 (the limits of
+ * x sigmoid(x)); x / (1 + e^-x) alone would give -Inf / Inf = NaN at -Inf. */
 void pirf_silu_forward(float *y, const float *x, size_t n) {
-  for (size_t i = 0; i < n; i++) y[i] = x[i] / (1.0f + exp_approx(-x[i]));
+  for (size_t i = 0; i < n; i++) {
+    float v = x[i] / (1.0f + exp_approx(-x[i]));
+    y[i] = x[i] == -INFINITY ? -0.0f : v;
+  }
 }
 
 void pirf_silu_backward(float *dx, const float *dy, const float *x, size_t n) {
   for (size_t i = 0; i < n; i++) {
     float s = 1.0f / (1.0f + exp_approx(-x[i]));
-    /* d/dx [x s(x)] = s + x s (1 - s) */
-    dx[i] += dy[i] * s * (1.0f + x[i] * (1.0f - s));
+    /* d/dx [x s(x)] = s + x s (1 - s); its limits are 1 at +Inf and 0 at -Inf, where the formula
+     * would give Inf * 0 = NaN */
+    float t = 1.0f + x[i] * (1.0f - s); /* s = 1 at +Inf and 0 at -Inf: t = 1 gives both */
+    t = x[i] == INFINITY || x[i] == -INFINITY ? 1.0f : t;
+    dx[i] += dy[i] * s * t;
   }
 }
