@@ -160,10 +160,16 @@ corpus_expect_cmd() {
   return 0
 }
 
+# Groups that compose shared override strings with their own set CORPUS_LAST_WINS=1: of two
+# key=value arguments for one key the later is kept (pirf itself refuses a repeated key, which
+# the cli group tests).
+source "$SRC/tests/core/last_wins.sh"
 corpus_expect() {
   local want=$1 regex=$2
   shift 3
-  corpus_expect_cmd "$want" "$regex" -- "$MPIEXEC" -n "$NP" "$PIRF" "$@"
+  local args=("$@")
+  if [ "${CORPUS_LAST_WINS:-0}" = 1 ]; then mapfile -t args < <(pirf_last_wins "$@"); fi
+  corpus_expect_cmd "$want" "$regex" -- "$MPIEXEC" -n "$NP" "$PIRF" "${args[@]}"
 }
 
 # Called by run.sh after the group file: close the last case and print the closing line.
