@@ -32,6 +32,8 @@ const pirf_cfg_spec pirf_app_schema[] = {
      "pirf run: redo stages whose outputs already exist"},
     {"output.verbosity", PIRF_CFG_INT, "1", 0, 2, 0, 0, NULL,
      "0 errors only, 1 progress lines, 2 debug"},
+    {"output.progress_s", PIRF_CFG_REAL, "30", 0.01, 1e6, 0, 0, NULL,
+     "seconds between progress lines (rate, ETA, RSS), also inside a long training step"},
     {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL}};
 
 const pirf_cfg_spec *const *pirf_deck_tables(void) {

@@ -89,6 +89,10 @@ typedef struct {
   double h;                   /* step the coefficients are for (0 = none yet) */
   double t;                   /* model time of the state */
   long steps;                 /* steps taken */
+  /* Called after every frame interval of kf_ns_advance when set (the generator's stop and progress
+   * hook); a non-zero return abandons the advance and is returned. */
+  int (*tick)(void *ctx);
+  void *tick_ctx;
 } kf_ns;
 
 int kf_ns_create(kf_fft *fft, const kf_params *p, kf_ns *ns);
@@ -99,7 +103,8 @@ int kf_ns_set_physical(kf_ns *ns, const double *slab);
 int kf_ns_get_physical(kf_ns *ns, double *slab);
 /* The random initial vorticity of trajectory `traj` (Philox keyed by (seed, traj, kx, ky)). */
 int kf_ns_initial(kf_ns *ns, uint32_t seed, long traj);
-/* Integrate over time T (>= 0) in equal steps no longer than min(max_dt, cfl dx / max|u|). */
+/* Integrate over time T (>= 0) in equal steps no longer than min(max_dt, cfl dx / max|u|), one frame
+ * interval at a time (ns->tick after each). */
 int kf_ns_advance(kf_ns *ns, double T);
 /* The (dealiased) right-hand side's nonlinear part -u.grad(w) of the state, as a spectrum. */
 int kf_ns_advection(kf_ns *ns, const fftw_complex *w, fftw_complex *out);
@@ -133,6 +138,8 @@ typedef struct {
    * normalized tiles of frames max(ring_lo, frame - 2)..frame, frame f at ring + (f % 3) * tile;
    * a call that starts at window frame - 1 (the next chunk) continues instead of restarting */
   long traj, frame, ring_lo;
+  int spinning;               /* 1 during a spin-up (for the progress note) */
+  long frame_hi;              /* the last frame the current call integrates to */
   float *ring;
   double *slab;
 } kf_impl;

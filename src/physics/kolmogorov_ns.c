@@ -242,6 +242,10 @@ int kf_ns_advance(kf_ns *ns, double T) {
     double h = Tc / n;
     if (h != ns->h) coefficients(ns, h);
     for (long k = 0; k < n; k++) PIRF_TRY(step(ns));
+    if (ns->tick) {
+      int stop = ns->tick(ns->tick_ctx);
+      if (stop) return stop;
+    }
   }
   return 0;
 }
