@@ -47,8 +47,9 @@ void pirf_dataset_discard(pirf_dataset *ds);
  *   reopen_partial   open an existing <path>.partial for writing when it has the shape (N, C, H,
  *                    W) and both records: done[N] gets /generated, *identity (malloc'd) the stored
  *                    identity; ds->file > 0 on success. Otherwise ds->file == 0 and `why` says
- *                    why it cannot be used (empty when there is no partial file); the caller
- *                    removes it with pirf_dataset_discard.
+ *                    why it cannot be used (empty when there is no partial file), and *identity is
+ *                    still set when it could be read; the caller removes the file with
+ *                    pirf_dataset_discard and frees *identity.
  *   mark_generated   record [first, first+count) as written (ranks with writer = 0 pass nothing)
  *                    and flush the file, so the record never runs ahead of the fields.
  *   keep_partial     close, leaving <path>.partial for a later run (a stop).

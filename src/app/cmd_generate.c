@@ -155,18 +155,16 @@ static int open_output(pirf_dataset *ds, const pirf_decomp *dc, const char *path
   *resumed = 0;
   PIRF_TRY(pirf_dataset_reopen_partial(ds, dc->world, path, N, C, dc->H, dc->W, done, &stored, why,
                                        sizeof why));
-  if (ds->file > 0) {
-    if (!resumable) {
-      snprintf(why, sizeof why, "this data set is always generated afresh");
-    } else if (strcmp(stored, identity)) {
-      char keys[700];
-      identity_diff(stored, identity, keys, sizeof keys);
-      snprintf(why, sizeof why, "it was written for other settings (%s differ%s)", keys,
-               strchr(keys, ',') ? "" : "s");
-    } else {
-      for (long i = 0; i < N; i++) *resumed += done[i] != 0;
-    }
+  if (stored && strcmp(stored, identity)) {
+    char keys[700];
+    identity_diff(stored, identity, keys, sizeof keys);
+    snprintf(why, sizeof why, "it was written for other settings (%s differ%s)", keys,
+             strchr(keys, ',') ? "" : "s");
+  } else if (ds->file > 0 && !resumable) {
+    snprintf(why, sizeof why, "this data set is always generated afresh");
   }
+  if (ds->file > 0 && !why[0])
+    for (long i = 0; i < N; i++) *resumed += done[i] != 0;
   free(stored);
   if (ds->file > 0 && !why[0]) {
     pirf_log("[generate] resuming from %s: %ld of %ld samples already generated\n", ds->partial,

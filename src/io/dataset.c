@@ -391,6 +391,11 @@ int pirf_dataset_reopen_partial(pirf_dataset *ds, MPI_Comm comm, const char *pat
              "/fields, /generated, resume_identity)", PIRF_FORMAT_VERSION);
     ok = 0;
   }
+  /* the identity first: a partial of other settings is reported by the keys that differ */
+  if (ok && pirf_attr_read_str(ds->file, "resume_identity", identity) != 0) {
+    snprintf(why, whylen, "its resume_identity cannot be read");
+    ok = 0;
+  }
   if (ok) {
     hid_t space = H5Dget_space(ds->fields);
     hsize_t dims[4] = {0, 0, 0, 0}, ng = 0;
@@ -408,17 +413,14 @@ int pirf_dataset_reopen_partial(pirf_dataset *ds, MPI_Comm comm, const char *pat
       ok = 0;
     }
   }
-  if (ok && (H5Dread(gen, H5T_NATIVE_UCHAR, H5S_ALL, H5S_ALL, H5P_DEFAULT, done) < 0 ||
-             pirf_attr_read_str(ds->file, "resume_identity", identity) != 0)) {
+  if (ok && H5Dread(gen, H5T_NATIVE_UCHAR, H5S_ALL, H5S_ALL, H5P_DEFAULT, done) < 0) {
     snprintf(why, whylen, "its record of the generated samples cannot be read");
     ok = 0;
   }
   if (gen >= 0) H5Dclose(gen);
   if (!all_ok(comm, ok)) {
     if (!why[0]) snprintf(why, whylen, "it cannot be read on every rank");
-    free(*identity);
-    *identity = NULL;
-    pirf_dataset_close(ds);
+    pirf_dataset_close(ds); /* *identity stays, when read, for the caller's message */
     ds->writing = 1;
   }
   return 0;
