@@ -15,9 +15,9 @@ pirf_generate_resume_test(generate_resumes_bit_identically_after_random_stops_np
 # two data groups of one rank each
 pirf_generate_resume_test(generate_resumes_bit_identically_after_random_stops_np2_groups2 2
                           resume ${GR_BIN} 2 [1,1])
-# one sample split over two ranks
+# one sample split over two ranks (a shorter spin-up: the FFT transposes are slow when oversubscribed)
 pirf_generate_resume_test(generate_resumes_bit_identically_after_random_stops_np2_tiles2x1 2
-                          resume ${GR_BIN} 2 [2,1])
+                          resume ${GR_BIN} 2 [2,1] 2)
 pirf_generate_resume_test(generate_resumes_bit_identically_after_random_stops_darcy_np2 2
                           resume_darcy ${GR_BIN} 2 [1,1])
 pirf_generate_resume_test(generate_ignores_a_foreign_or_damaged_partial_np2 2

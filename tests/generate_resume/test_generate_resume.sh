@@ -3,7 +3,7 @@
 # docs/user-guide.md "Restarts").
 #
 # usage: test_generate_resume.sh CASE PIRF MPIEXEC SOURCE_DIR ARGS...
-#   resume NP TILES     `pirf generate` (Kolmogorov, 2 data groups at NP=2 [1,1]) stopped at random
+#   resume NP TILES [SPINUP]  `pirf generate` (Kolmogorov, 2 data groups at NP=2 [1,1]) stopped at random
 #                       moments (USR1/USR2 to mpiexec, TERM to one rank), rerun until it completes,
 #                       several trials: /fields and the residual attributes equal an uninterrupted
 #                       run's bit for bit, and no .partial is left.
@@ -88,8 +88,9 @@ generate_until_done() {
 
 case $case_ in
 resume|resume_darcy)
-  np=$1; tiles=${2:-[1,1]}
-  if [ "$case_" = resume ]; then deck=$kdeck; args="$kargs parallel.tiles=$tiles"
+  np=$1; tiles=${2:-[1,1]}; spinup=${3:-6}
+  if [ "$case_" = resume ]; then
+    deck=$kdeck; args="$kargs parallel.tiles=$tiles pde.kolmogorov.spinup=$spinup"
   else
     deck=$src/input/quickstart.yaml
     args="grid.resolution=32 data.samples=24 data.chunk=3 parallel.tiles=$tiles model.channel_mult=[1]"
