@@ -28,7 +28,7 @@ cd "$work" || exit 1
 fail=0; pass=0
 check() { if eval "$2"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
 kdeck=$src/input/kolmogorov_quickstart.yaml
-kargs="grid.resolution=32 data.samples=12 data.chunk=2 pde.kolmogorov.samples_per_trajectory=4"
+kargs="grid.resolution=32 data.samples=12 data.chunk=2 pde.kolmogorov.samples_per_trajectory=2"
 kargs+=" pde.kolmogorov.spinup=6 output.progress_s=1000"
 
 # Same /fields bit for bit and the same residual_mse/residual_mae attributes.
