@@ -65,6 +65,10 @@ int main(int argc, char **argv) {
    * instead of spinning, so an oversubscribed or shared node is not slowed by the waiters; on
    * dedicated cores it costs nearly nothing. The user's own setting wins. */
   setenv("OMPI_MCA_mpi_yield_when_idle", "1", 0);
+  /* PETSc's signal handlers would abort on SIGTERM, and PetscFinalize resets the signals to their
+   * default action, so a stop signal that arrives after the work (during the last writes or
+   * MPI_Finalize) would kill a finished run: PETSc installs none, pirf's stay to the end. */
+  PetscOptionsSetValue(NULL, "-no_signal_handler", NULL);
   if (PetscInitialize(&argc, &argv, NULL, NULL)) return 1;
   pirf_stop_install(); /* after PETSc, whose own handlers would abort on SIGTERM */
   int rank, err = 0;

@@ -12,6 +12,8 @@
 #                       non-HDF5 one are not used: a line says why, the result equals a fresh run.
 #   term MKCK NP        SIGTERM to mpiexec and to one rank stop generate (partial kept, resumed),
 #                       sample and evaluate (no .partial left) with status 3 on every rank.
+#   late                SIGTERM to the rank again and again from the moment its data set is written
+#                       until it exits: a finished run still exits with status 0.
 #   spinup              progress lines appear during Kolmogorov's spin-up at output.progress_s.
 set -uo pipefail
 case_=$1; pirf=$2; mpiexec=$3; src=$4
@@ -193,6 +195,18 @@ term)
     else
       check "$stage, TERM to a rank: no .partial left" "[ -z \"\$(find . -name '*.partial')\" ]"
     fi
+  done
+  ;;
+late)
+  for trial in 1 2 3; do
+    rm -f x.h5*
+    start 1 late.txt generate "$kdeck" grid.resolution=32 data.samples=2 pde.kolmogorov.spinup=0.5 \
+      data.path=x.h5
+    wait_for late.txt "wrote x.h5"
+    while kill -0 "$job" 2>/dev/null; do kill -TERM "$(cat pid.0)" 2>/dev/null; sleep 0.005; done
+    wait "$job"; rc=$?
+    check "trial $trial: a signal after the work leaves status 0 (got $rc)" "[ $rc = 0 ]"
+    check "trial $trial: the data set is complete" "[ -f x.h5 ] && [ ! -e x.h5.partial ]"
   done
   ;;
 spinup)
