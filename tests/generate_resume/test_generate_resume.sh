@@ -196,6 +196,16 @@ term)
       check "$stage, TERM to a rank: no .partial left" "[ -z \"\$(find . -name '*.partial')\" ]"
     fi
   done
+  # evaluate stopped while it generates its held-out data: no holdout.h5(.partial) is left
+  rm -f o/holdout.h5* o/evaluation.json
+  start "$np" hold.txt evaluate "$qdeck" $common $eargs evaluate.holdout_samples=400000 data.chunk=64
+  wait_for hold.txt "generating held-out data"; sleep 0.5; kill -TERM "$(cat pid.$((np - 1)))"
+  wait "$job"; rc=$?
+  check "evaluate stopped in its held-out data: status 3" "[ $rc = 3 ] || { cat hold.txt; false; }"
+  check "evaluate stopped in its held-out data: says it deleted the partial" \
+        "grep -q 'stopped on signal 15; deleted o/holdout.h5.partial' hold.txt"
+  check "evaluate stopped in its held-out data: nothing left" \
+        "[ ! -e o/holdout.h5 ] && [ ! -e o/holdout.h5.partial ] && [ ! -e o/evaluation.json ]"
   ;;
 late)
   for trial in 1 2 3; do
