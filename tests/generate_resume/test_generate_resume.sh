@@ -58,10 +58,20 @@ start() {
 }
 # wait_for FILE REGEX: until the line shows up (or 60 s).
 wait_for() {
-  for _ in $(seq 600); do grep -qE "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+  for _ in $(seq 3000); do grep -qE "$2" "$1" 2>/dev/null && return 0; sleep 0.02; done
   return 1
 }
 rand_sleep() { sleep "$($py -c "import random; print(random.uniform($1, $2))")"; }
+now() { date +%s.%N; }
+# reference NP OUT ARGS...: an uninterrupted `pirf generate`; sets $tgen, the seconds from its
+# layout line to its exit (the stops below are timed relative to it, whatever the machine's load)
+reference() {
+  local np=$1 out=$2; shift 2
+  start "$np" "$out" generate "$@"
+  wait_for "$out" "layout:"; local t0; t0=$(now)
+  wait "$job"
+  tgen=$($py -c "print(max(0.05, $(now) - $t0))")
+}
 
 # generate_until_done NP OUT ARGS...: rerun, each time stopped at a random moment, until done.
 # Sets $stops (runs that stopped with status 3).
@@ -72,7 +82,7 @@ generate_until_done() {
     start "$np" "$out.$attempt" generate "$@"
     local sig=$(( (attempt + RANDOM) % 3 ))
     if [ "$attempt" -le 3 ] && wait_for "$out.$attempt" "layout:"; then
-      rand_sleep 0.1 1.5
+      rand_sleep 0 "$($py -c "print(0.9 * $tgen)")"
       case $sig in
       0) kill -USR1 "$job" 2>/dev/null ;;
       1) kill -USR2 "$job" 2>/dev/null ;;
@@ -100,8 +110,9 @@ resume|resume_darcy)
     deck=$src/input/quickstart.yaml
     args="grid.resolution=64 data.samples=160 data.chunk=4 parallel.tiles=$tiles model.channel_mult=[1]"
   fi
-  $mpiexec -n "$np" "$pirf" generate "$deck" $args data.path=ref.h5 >ref.txt 2>&1
+  reference "$np" ref.txt "$deck" $args data.path=ref.h5
   check "uninterrupted run" "[ -f ref.h5 ]"
+  echo "uninterrupted run: $tgen s after its layout line"
   total_stops=0
   for trial in 1 2 3; do
     rm -f out.h5 out.h5.partial
@@ -117,11 +128,11 @@ resume|resume_darcy)
   ;;
 foreign)
   np=$1
-  $mpiexec -n "$np" "$pirf" generate "$kdeck" $kargs data.path=ref.h5 >ref.txt 2>&1
+  reference "$np" ref.txt "$kdeck" $kargs data.path=ref.h5
   for other in data.seed=1 grid.resolution=48; do
     rm -f out.h5*
     start "$np" stop.txt generate "$kdeck" $kargs $other data.path=out.h5
-    wait_for stop.txt "layout:"; sleep 0.5; kill -USR1 "$job"; wait "$job"
+    wait_for stop.txt "layout:"; sleep "$($py -c "print(0.3 * $tgen)")"; kill -USR1 "$job"; wait "$job"
     check "$other: a stopped run kept its partial" "[ -e out.h5.partial ]"
     $mpiexec -n "$np" "$pirf" generate "$kdeck" $kargs data.path=out.h5 >run.txt 2>&1
     key=${other%%=*}
@@ -223,8 +234,8 @@ late)
   done
   ;;
 spinup)
-  $mpiexec -n 1 "$pirf" generate "$kdeck" grid.resolution=32 data.samples=1 \
-    pde.kolmogorov.spinup=40 output.progress_s=0.3 data.path=s.h5 >spin.txt 2>&1
+  $mpiexec -n 1 "$pirf" generate "$kdeck" grid.resolution=64 data.samples=1 \
+    pde.kolmogorov.spinup=40 output.progress_s=0.1 data.path=s.h5 >spin.txt 2>&1
   n=$(grep -c '^\[generate\] 0/1 samples .* kolmogorov trajectory 0: spin-up t = ' spin.txt)
   echo "progress lines during the spin-up: $n"
   check "progress lines during the spin-up (>= 3)" "[ $n -ge 3 ] || { cat spin.txt; false; }"
