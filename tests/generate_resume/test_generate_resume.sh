@@ -103,7 +103,7 @@ generate_until_done() {
 
 case $case_ in
 resume|resume_darcy)
-  np=$1; tiles=${2:-[1,1]}; spinup=${3:-6}
+  np=$1; tiles=${2:-[1,1]}; spinup=${3:-20}
   if [ "$case_" = resume ]; then
     deck=$kdeck; args="$kargs parallel.tiles=$tiles pde.kolmogorov.spinup=$spinup"
   else
