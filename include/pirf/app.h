@@ -14,6 +14,9 @@ int pirf_cmd_bench(const char *deck, int nargs, char **args);
 int pirf_cmd_denoise(const char *deck, int nargs, char **args); /* deck unused: see cmd_denoise.c */
 
 int pirf_stage_generate(pirf_config *cfg);
+/* pirf generate's work; resumable = 0 (evaluate's held-out data): no partial file is resumed or
+ * kept after a stop. */
+int pirf_generate_data(pirf_config *cfg, int resumable);
 int pirf_stage_pretrain(pirf_config *cfg);
 int pirf_stage_finetune(pirf_config *cfg);
 int pirf_stage_sample(pirf_config *cfg);

@@ -50,11 +50,12 @@ void pirf_error_before_abort(void);
     }                                                                                              \
   } while (0)
 
+/* A stop request (PIRF_STOPPED = 3, pirf/stop.h) passes up without a trace: it is not a failure. */
 #define PIRF_TRY(expr)                                                                             \
   do {                                                                                             \
     int pirf_try_err_ = (expr);                                                                    \
     if (pirf_try_err_) {                                                                           \
-      pirf_error_trace(__FILE__, __LINE__, __func__);                                              \
+      if (pirf_try_err_ != 3) pirf_error_trace(__FILE__, __LINE__, __func__);                      \
       return pirf_try_err_;                                                                        \
     }                                                                                              \
   } while (0)

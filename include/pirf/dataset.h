@@ -47,6 +47,29 @@ int pirf_dataset_commit(pirf_dataset *ds);
 /* Close and remove the partial file (error paths). */
 void pirf_dataset_discard(pirf_dataset *ds);
 
+/* Resumable writing (`pirf generate`): the partial file also holds /generated, uint8 [N], 1 for each
+ * sample whose fields are written, and the attribute resume_identity (the text of the deck keys
+ * that determine the data). All collective.
+ *   make_resumable   after pirf_dataset_create: add both (all samples "not generated").
+ *   reopen_partial   open an existing <path>.partial for writing when it has the shape (N, C, H,
+ *                    W) and both records: done[N] gets /generated, *identity (malloc'd) the stored
+ *                    identity; ds->file > 0 on success. Otherwise ds->file == 0 and `why` says
+ *                    why it cannot be used (empty when there is no partial file), and *identity is
+ *                    still set when it could be read; the caller removes the file with
+ *                    pirf_dataset_discard and frees *identity.
+ *   mark_generated   record [first, first+count) as written (ranks with writer = 0 pass nothing)
+ *                    and flush the file, so the record never runs ahead of the fields.
+ *   keep_partial     close, leaving <path>.partial for a later run (a stop).
+ *   end_resumable    remove both records before pirf_dataset_commit: the final file is a plain
+ *                    data set. */
+int pirf_dataset_make_resumable(pirf_dataset *ds, const char *identity);
+int pirf_dataset_reopen_partial(pirf_dataset *ds, MPI_Comm comm, const char *path, long N, int C,
+                                int H, int W, unsigned char *done, char **identity, char *why,
+                                size_t whylen);
+int pirf_dataset_mark_generated(pirf_dataset *ds, long first, long count, int writer);
+int pirf_dataset_keep_partial(pirf_dataset *ds);
+int pirf_dataset_end_resumable(pirf_dataset *ds);
+
 /* Open an existing file read-only and check it (a user error naming the file and what is wrong,
  * exit status 2): format_version present and readable by this pirf; the attributes `pde` and
  * `channel_names`, where present, equal to what the deck expects (pirf_io_expect); /fields float32

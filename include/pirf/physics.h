@@ -52,6 +52,12 @@ struct pirf_physics {
   int discretize_a;         /* Darcy: threshold a to {3, 12} inside R (reward); 0 = continuous */
   uint32_t seed;            /* data.seed */
   void *impl;
+  /* Set by `pirf generate` (NULL otherwise): generators call it through pirf_physics_tick between
+   * units of work (a sample, an integrator frame), at the same points on every rank of dc->space,
+   * with a note of where they are. Non-zero (PIRF_STOPPED: a stop was requested) means abandon the
+   * call and return that code. */
+  int (*tick)(pirf_physics *ph, const char *note);
+  void *tick_ctx;
 };
 
 /* All registered PDEs, NULL-terminated. */
@@ -63,6 +69,9 @@ extern const pirf_cfg_spec pirf_physics_schema[];
 /* Create the physics for the deck's pde.name on the decomposition (collective over dc->space). */
 int pirf_physics_create(const pirf_config *cfg, const pirf_decomp *dc, pirf_physics **ph);
 void pirf_physics_destroy(pirf_physics **ph);
+
+/* Call ph->tick with the note printf(fmt, ...) (0 when there is no tick). Collective over dc->space. */
+int pirf_physics_tick(pirf_physics *ph, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Residual statistics of `count` sample tiles: sums of R^2 and |R| and the point count, reduced
  * over the space communicator (not over data groups). */

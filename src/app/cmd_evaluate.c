@@ -29,6 +29,7 @@
 #include "pirf/log.h"
 #include "pirf/physics.h"
 #include "pirf/sampling.h"
+#include "pirf/stop.h"
 #include "pirf/xdmf.h"
 
 #include <math.h>
@@ -115,7 +116,7 @@ static int make_holdout(pirf_config *cfg, const char *path) {
   PIRF_TRY(pirf_config_set(cfg, "data.samples", buf));
   snprintf(buf, sizeof buf, "%ld", seed);
   PIRF_TRY(pirf_config_set(cfg, "data.seed", buf));
-  int err = pirf_stage_generate(cfg);
+  int err = pirf_generate_data(cfg, 0); /* a stop leaves no .partial: evaluate restarts */
   pirf_config_set(cfg, "data.path", old_path);
   snprintf(buf, sizeof buf, "%ld", old_n);
   pirf_config_set(cfg, "data.samples", buf);
@@ -491,6 +492,9 @@ int pirf_stage_evaluate(pirf_config *cfg) {
   evaluator *ev = calloc(1, sizeof *ev);
   PIRF_CHECK(ev, "out of memory");
   int err = evaluate(cfg, ev);
+  if (err == PIRF_STOPPED)
+    pirf_log("[evaluate] stopped on request before evaluation.json was written; a rerun evaluates "
+             "every method again\n");
   if (ev->have_ref) pirf_fidelity_free(&ev->ref);
   if (ev->base) pirf_unet_destroy(&ev->base_net);
   if (ev->tuned) pirf_unet_destroy(&ev->pirf_net);

@@ -242,6 +242,14 @@ static int petsc_options_check(const command *c, int before) {
 
 int main(int argc, char **argv) {
   pirf_io_environment(); /* MPI-IO settings read by MPI_Init (long paths: pirf/dataset.h) */
+  /* Open MPI: a rank waiting in a collective (the FFT transposes, a halo exchange) yields its core
+   * instead of spinning, so an oversubscribed or shared node is not slowed by the waiters; on
+   * dedicated cores it costs nearly nothing. The user's own setting wins. */
+  setenv("OMPI_MCA_mpi_yield_when_idle", "1", 0);
+  /* PETSc's signal handlers would abort on SIGTERM, and PetscFinalize resets the signals to their
+   * default action, so a stop signal that arrives after the work (during the last writes or
+   * MPI_Finalize) would kill a finished run: PETSc installs none, pirf's stay to the end. */
+  PetscOptionsSetValue(NULL, "-no_signal_handler", NULL);
   if (PetscInitialize(&argc, &argv, NULL, NULL)) return 1;
   pirf_io_init(); /* HDF5 failures are reported in pirf's words, without HDF5-DIAG stacks */
   pirf_stop_install(); /* after PETSc, whose own handlers would abort on SIGTERM */

@@ -8,6 +8,8 @@
 #include "pirf/log.h"
 #include "pirf/rng.h"
 #include "pirf/samples.h"
+#include "pirf/stop.h"
+#include "pirf/watch.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -151,8 +153,9 @@ static int run(const pirf_config *cfg, const pirf_decomp *dc, pirf_physics *ph,
   const double npix = (double)Cr * dc->H * dc->W;
   double tot[4] = {0, 0, 0, 0}, t_sample = 0; /* sums of R^2, |R|, per-sample mse^2, mae^2 */
   pirf_guidance_cost cost = {0, 0, 0};
-  pirf_progress prog;
-  pirf_progress_begin(&prog, o->label ? o->label : "sample", "samples", o->samples);
+  pirf_watch w;
+  pirf_watch_begin(&w, o->label ? o->label : "sample", "samples", o->samples, 0,
+                   pirf_cfg_real(cfg, "output.progress_s"));
   for (long r = 0; r < rounds; r++) {
     const long k = r * dc->ndata + dc->group;
     const long first = k < nbatch ? k * B : 0;
@@ -193,7 +196,17 @@ static int run(const pirf_config *cfg, const pirf_decomp *dc, pirf_physics *ph,
     long done = (r + 1) * dc->ndata * (long)B;
     char extra[96];
     snprintf(extra, sizeof extra, "batch residual MSE %.3e", count > 0 ? mse[0] : 0.0);
-    pirf_progress_update(&prog, done < o->samples ? done : o->samples, count > 0 ? extra : NULL);
+    /* a stop between batches: nothing is kept (the samples file is deleted on the way out) */
+    int e = pirf_watch_round(&w, dc->world, done < o->samples ? done : o->samples,
+                             count > 0 ? extra : NULL);
+    if (e == PIRF_STOPPED) {
+      pirf_log("[%s] stopped on signal %d after %ld of %ld samples%s%s%s; a rerun starts again\n",
+               w.label, w.signal, done < o->samples ? done : o->samples, o->samples,
+               m->have_file ? "; deleting " : "", m->have_file ? m->sf.ds.partial : "",
+               m->have_file ? " (nothing is kept)" : "");
+      return e;
+    }
+    PIRF_TRY(e);
   }
   PIRF_MPI(MPI_Allreduce(MPI_IN_PLACE, tot, 4, MPI_DOUBLE, MPI_SUM, dc->world));
   PIRF_MPI(MPI_Allreduce(MPI_IN_PLACE, &t_sample, 1, MPI_DOUBLE, MPI_MAX, dc->world));
@@ -216,7 +229,7 @@ static int run(const pirf_config *cfg, const pirf_decomp *dc, pirf_physics *ph,
   char extra[160];
   snprintf(extra, sizeof extra, "residual MSE %.4e, MAE %.4e; %.3g s/sample; %ld NFE + %ld vjps",
            st->mse, st->mae, st->seconds_per_sample, st->nfe, st->vjps);
-  pirf_progress_end(&prog, extra);
+  pirf_watch_end(&w, extra);
   if (m->have_file) {
     PIRF_TRY(write_attributes(m->sf.ds.file, cfg, ph, o, st));
     m->have_file = 0;

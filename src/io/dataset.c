@@ -777,3 +777,157 @@ int pirf_attr_read_long(hid_t loc, const char *name, long *value) {
   PIRF_H5(st, "cannot read attribute '%s'", name);
   return 0;
 }
+
+/* ---- resumable writing (pirf generate) -------------------------------------------------------- */
+
+int pirf_dataset_make_resumable(pirf_dataset *ds, const char *identity) {
+  PIRF_TRY(pirf_attr_write_str(ds->file, "resume_identity", identity));
+  hsize_t n = (hsize_t)ds->N;
+  hid_t space = H5Screate_simple(1, &n, NULL);
+  PIRF_H5(space, "cannot create the dataspace for /generated");
+  hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  unsigned char zero = 0;
+  H5Pset_fill_value(dcpl, H5T_NATIVE_UCHAR, &zero);
+  H5Pset_fill_time(dcpl, H5D_FILL_TIME_ALLOC); /* every sample starts "not generated" */
+  hid_t d = H5Dcreate2(ds->file, "generated", H5T_NATIVE_UCHAR, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  H5Pclose(dcpl);
+  H5Sclose(space);
+  PIRF_H5(d, "cannot create /generated in '%s'", ds->partial);
+  H5Dclose(d);
+  PIRF_H5(H5Fflush(ds->file, H5F_SCOPE_GLOBAL), "cannot flush '%s'", ds->partial);
+  return 0;
+}
+
+/* Whether every rank succeeded (collective). */
+static int all_ok(MPI_Comm comm, int ok) {
+  MPI_Allreduce(MPI_IN_PLACE, &ok, 1, MPI_INT, MPI_MIN, comm);
+  return ok;
+}
+
+int pirf_dataset_reopen_partial(pirf_dataset *ds, MPI_Comm comm, const char *path, long N, int C,
+                                int H, int W, unsigned char *done, char **identity, char *why,
+                                size_t whylen) {
+  memset(ds, 0, sizeof *ds);
+  ds->comm = comm;
+  ds->N = N;
+  ds->C = C;
+  ds->H = H;
+  ds->W = W;
+  ds->writing = 1;
+  *identity = NULL;
+  why[0] = 0;
+  snprintf(ds->path, sizeof ds->path, "%s", path);
+  snprintf(ds->partial, sizeof ds->partial, "%s.partial", path);
+  int rank;
+  MPI_Comm_rank(comm, &rank);
+  int exists = access(ds->partial, F_OK) == 0;
+  PIRF_MPI(MPI_Bcast(&exists, 1, MPI_INT, 0, comm));
+  if (!exists) return 0;
+  hid_t fapl = mpio_fapl(comm);
+  PIRF_H5(fapl, "cannot set up MPI-IO file access");
+  H5E_BEGIN_TRY { ds->file = H5Fopen(ds->partial, H5F_ACC_RDWR, fapl); }
+  H5E_END_TRY;
+  H5Pclose(fapl);
+  if (!all_ok(comm, ds->file >= 0)) {
+    if (ds->file >= 0) H5Fclose(ds->file);
+    ds->file = 0;
+    snprintf(why, whylen, "it is not a readable HDF5 file (a run killed while writing?)");
+    return 0;
+  }
+  /* everything below reads metadata every rank sees identically */
+  long version = -1;
+  hid_t gen = -1;
+  int ok = 1;
+  H5E_BEGIN_TRY {
+    if (H5Aexists(ds->file, "format_version") > 0) pirf_attr_read_long(ds->file, "format_version", &version);
+    if (H5Lexists(ds->file, "fields", H5P_DEFAULT) > 0) ds->fields = H5Dopen2(ds->file, "fields", H5P_DEFAULT);
+    if (H5Lexists(ds->file, "generated", H5P_DEFAULT) > 0) gen = H5Dopen2(ds->file, "generated", H5P_DEFAULT);
+  }
+  H5E_END_TRY;
+  if (version != PIRF_FORMAT_VERSION || ds->fields <= 0 || gen < 0 ||
+      !pirf_attr_exists(ds->file, "resume_identity")) {
+    snprintf(why, whylen, "it lacks what a resumable pirf data set holds (format version %d, "
+             "/fields, /generated, resume_identity)", PIRF_FORMAT_VERSION);
+    ok = 0;
+  }
+  /* the identity first: a partial of other settings is reported by the keys that differ */
+  if (ok && pirf_attr_read_str(ds->file, "resume_identity", identity) != 0) {
+    snprintf(why, whylen, "its resume_identity cannot be read");
+    ok = 0;
+  }
+  if (ok) {
+    hid_t space = H5Dget_space(ds->fields);
+    hsize_t dims[4] = {0, 0, 0, 0}, ng = 0;
+    int nd = H5Sget_simple_extent_ndims(space);
+    if (nd == 4) H5Sget_simple_extent_dims(space, dims, NULL);
+    H5Sclose(space);
+    space = H5Dget_space(gen);
+    if (H5Sget_simple_extent_ndims(space) == 1) H5Sget_simple_extent_dims(space, &ng, NULL);
+    H5Sclose(space);
+    if (nd != 4 || dims[0] != (hsize_t)N || dims[1] != (hsize_t)C || dims[2] != (hsize_t)H ||
+        dims[3] != (hsize_t)W || ng != (hsize_t)N) {
+      snprintf(why, whylen, "its /fields has shape (%llu, %llu, %llu, %llu), not (%ld, %d, %d, %d)",
+               (unsigned long long)dims[0], (unsigned long long)dims[1],
+               (unsigned long long)dims[2], (unsigned long long)dims[3], N, C, H, W);
+      ok = 0;
+    }
+  }
+  if (ok && H5Dread(gen, H5T_NATIVE_UCHAR, H5S_ALL, H5S_ALL, H5P_DEFAULT, done) < 0) {
+    snprintf(why, whylen, "its record of the generated samples cannot be read");
+    ok = 0;
+  }
+  if (gen >= 0) H5Dclose(gen);
+  if (!all_ok(comm, ok)) {
+    if (!why[0]) snprintf(why, whylen, "it cannot be read on every rank");
+    pirf_dataset_close(ds); /* *identity stays, when read, for the caller's message */
+    ds->writing = 1;
+  }
+  return 0;
+}
+
+int pirf_dataset_mark_generated(pirf_dataset *ds, long first, long count, int writer) {
+  hid_t d = H5Dopen2(ds->file, "generated", H5P_DEFAULT);
+  PIRF_H5(d, "cannot open /generated in '%s'", ds->partial);
+  hid_t fspace = H5Dget_space(d);
+  hsize_t start = (hsize_t)first, n = (hsize_t)(count > 0 ? count : 1);
+  hid_t mspace = H5Screate_simple(1, &n, NULL);
+  unsigned char *ones = malloc(n);
+  if (ones) memset(ones, 1, n);
+  if (writer && count > 0) {
+    H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &start, NULL, &n, NULL);
+  } else {
+    H5Sselect_none(fspace);
+    H5Sselect_none(mspace);
+  }
+  hid_t dxpl = H5Pcreate(H5P_DATASET_XFER);
+  H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
+  herr_t st = ones ? H5Dwrite(d, H5T_NATIVE_UCHAR, mspace, fspace, dxpl, ones) : -1;
+  H5Pclose(dxpl);
+  H5Sclose(mspace);
+  H5Sclose(fspace);
+  H5Dclose(d);
+  free(ones);
+  PIRF_H5(st, "cannot record samples [%ld, %ld) as generated in '%s'", first, first + count,
+          ds->partial);
+  /* the record reaches the disk after the fields it describes */
+  PIRF_H5(H5Fflush(ds->file, H5F_SCOPE_GLOBAL), "cannot flush '%s'", ds->partial);
+  return 0;
+}
+
+int pirf_dataset_keep_partial(pirf_dataset *ds) {
+  herr_t a = ds->fields > 0 ? H5Dclose(ds->fields) : 0;
+  herr_t b = ds->file > 0 ? H5Fclose(ds->file) : 0;
+  ds->file = ds->fields = 0;
+  PIRF_H5(a < 0 || b < 0 ? -1 : 0, "cannot close '%s'", ds->partial);
+  return 0;
+}
+
+int pirf_dataset_end_resumable(pirf_dataset *ds) {
+  if (H5Lexists(ds->file, "generated", H5P_DEFAULT) > 0)
+    PIRF_H5(H5Ldelete(ds->file, "generated", H5P_DEFAULT), "cannot delete /generated in '%s'",
+            ds->partial);
+  if (pirf_attr_exists(ds->file, "resume_identity"))
+    PIRF_H5(H5Adelete(ds->file, "resume_identity"), "cannot delete an attribute of '%s'",
+            ds->partial);
+  return 0;
+}

@@ -170,6 +170,8 @@ static int burgers_generate(pirf_physics *ph, long first, long count, float *til
         out[(size_t)(t - dc->ys) * dc->xm + i] =
             (float)(b->ugrid[(size_t)(dc->xs + i) * b->stride] / b->u_scale);
     }
+    int stop = pirf_physics_tick(ph, "burgers: sample %ld integrated", first + n);
+    if (stop) return stop;
   }
   return 0;
 }

@@ -15,6 +15,7 @@
 #include "pirf/check.h"
 #include "pirf/grf.h"
 #include "pirf/log.h"
+#include "pirf/stop.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +117,8 @@ static int darcy_generate(pirf_physics *ph, long first, long count, float *tiles
     err = pirf_darcy_solve(ph, a, f, u);
     if (err) break;
     pirf_debug("[darcy] sample %ld: %d CG iterations\n", first + s, d->last_its);
+    err = pirf_physics_tick(ph, "darcy: sample %ld solved", first + s);
+    if (err) break;
     float *x = tiles + (size_t)s * 2 * n;
     for (size_t k = 0; k < n; k++) {
       x[k] = (float)(ph->norm_scale[0] * a[k] + ph->norm_shift[0]);
@@ -125,6 +128,7 @@ static int darcy_generate(pirf_physics *ph, long first, long count, float *tiles
   free(a);
   free(f);
   free(u);
+  if (err == PIRF_STOPPED) return err; /* a stop request, not a failure: no trace */
   if (err) PIRF_TRY(err);
   return 0;
 }

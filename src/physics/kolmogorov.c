@@ -9,6 +9,7 @@
 
 #include "pirf/check.h"
 #include "pirf/log.h"
+#include "pirf/stop.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -93,7 +94,31 @@ static void kolmogorov_destroy(pirf_physics *ph) {
   ph->impl = NULL;
 }
 
+/* The integrator's hook during generation: a stop request and a progress note per frame interval. */
+static int generate_tick(void *ctx) {
+  pirf_physics *ph = ctx;
+  const kf_impl *k = ph->impl;
+  if (k->spinning)
+    return pirf_physics_tick(ph, "kolmogorov trajectory %ld: spin-up t = %.3g of %g", k->traj,
+                             k->ns.t, k->p.spinup);
+  return pirf_physics_tick(ph, "kolmogorov trajectory %ld: frame %ld of %ld", k->traj, k->frame + 1,
+                           k->frame_hi);
+}
+
+static int trajectories(pirf_physics *ph, long first, long count, float *tiles);
+
 static int kolmogorov_generate(pirf_physics *ph, long first, long count, float *tiles) {
+  kf_impl *k = ph->impl;
+  k->ns.tick = ph->tick ? generate_tick : NULL;
+  k->ns.tick_ctx = ph;
+  int err = trajectories(ph, first, count, tiles);
+  k->ns.tick = NULL;
+  k->spinning = 0;
+  if (err) k->traj = -1; /* the cached trajectory is in an unknown state */
+  return err;
+}
+
+static int trajectories(pirf_physics *ph, long first, long count, float *tiles) {
   kf_impl *k = ph->impl;
   const kf_params *p = &k->p;
   const pirf_decomp *dc = ph->dc;
@@ -112,14 +137,22 @@ static int kolmogorov_generate(pirf_physics *ph, long first, long count, float *
     if (k->traj == t && k->frame <= wlo + 1 && k->ring_lo <= wlo) {
       fr = k->frame + 1; /* continue the trajectory of the previous call (the next chunk) */
     } else {
-      k->traj = -1;
-      PIRF_TRY(kf_ns_initial(&k->ns, ph->seed, t));
-      PIRF_TRY(kf_ns_advance(&k->ns, p->spinup));
       k->traj = t;
+      PIRF_TRY(kf_ns_initial(&k->ns, ph->seed, t));
+      k->spinning = 1;
+      int err = kf_ns_advance(&k->ns, p->spinup);
+      k->spinning = 0;
+      if (err == PIRF_STOPPED) return err; /* a stop request: no trace */
+      PIRF_TRY(err);
       k->ring_lo = wlo;
     }
+    k->frame_hi = whi + 2;
     for (; fr <= whi + 2; fr++) {
-      if (fr > 0) PIRF_TRY(kf_ns_advance(&k->ns, p->frame_dt));
+      if (fr > 0) {
+        int err = kf_ns_advance(&k->ns, p->frame_dt);
+        if (err == PIRF_STOPPED) return err;
+        PIRF_TRY(err);
+      }
       k->frame = fr;
       if (fr < k->ring_lo) continue;
       PIRF_TRY(kf_ns_get_physical(&k->ns, k->slab));

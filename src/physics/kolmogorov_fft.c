@@ -67,6 +67,18 @@ int kf_fft_create(const pirf_decomp *dc, kf_fft *f) {
   f->bwd = fftw_mpi_plan_many_dft_c2r(2, nr, 1, FFTW_MPI_DEFAULT_BLOCK, R / f->P, f->cbuf, f->rbuf,
                                       f->comm, FFTW_ESTIMATE | FFTW_MPI_TRANSPOSED_IN);
   PIRF_CHECK(f->fwd && f->bwd, "FFTW-MPI could not plan the %d x %d real transforms", R, R);
+  ptrdiff_t na, a0, nj, j0;
+  ptrdiff_t balloc = fftw_mpi_local_size_many_transposed(2, n, KF_BATCH, R / f->P,
+                                                         FFTW_MPI_DEFAULT_BLOCK, f->comm, &na, &a0,
+                                                         &nj, &j0);
+  PIRF_CHECK(na == f->na && nj == f->nj, "FFTW-MPI gave the batched transform another layout");
+  f->rbatch = fftw_alloc_real(2 * (size_t)(balloc > 0 ? balloc : 1));
+  f->cbatch = fftw_alloc_complex((size_t)(balloc > 0 ? balloc : 1));
+  PIRF_CHECK(f->rbatch && f->cbatch, "out of memory allocating the FFT buffers (R = %d)", R);
+  f->bwd_batch = fftw_mpi_plan_many_dft_c2r(2, nr, KF_BATCH, FFTW_MPI_DEFAULT_BLOCK, R / f->P,
+                                            f->cbatch, f->rbatch, f->comm,
+                                            FFTW_ESTIMATE | FFTW_MPI_TRANSPOSED_IN);
+  PIRF_CHECK(f->bwd_batch, "FFTW-MPI could not plan the batched %d x %d transforms", R, R);
 
   /* Alltoallv counts for one channel: what this tile sends to each slab, what this slab receives
    * from each tile. */
@@ -100,6 +112,9 @@ int kf_fft_create(const pirf_decomp *dc, kf_fft *f) {
 void kf_fft_destroy(kf_fft *f) {
   if (f->fwd) fftw_destroy_plan(f->fwd);
   if (f->bwd) fftw_destroy_plan(f->bwd);
+  if (f->bwd_batch) fftw_destroy_plan(f->bwd_batch);
+  fftw_free(f->rbatch);
+  fftw_free(f->cbatch);
   fftw_free(f->rbuf);
   fftw_free(f->cbuf);
   free(f->scount);
@@ -136,6 +151,31 @@ int kf_fft_c2r(kf_fft *f, const fftw_complex *spec, double *slab) {
   const double inv = 1.0 / ((double)R * R);
   for (ptrdiff_t a = 0; a < f->na; a++)
     for (int b = 0; b < R; b++) slab[a * R + b] = inv * f->rbuf[a * ld + b];
+  return 0;
+}
+
+int kf_fft_c2r_batch(kf_fft *f, const fftw_complex *const spec[KF_BATCH],
+                     double *const slab[KF_BATCH]) {
+  const int R = f->R, ld = 2 * (R / 2 + 1), H = KF_BATCH;
+  for (ptrdiff_t jl = 0; jl < f->nj; jl++) {
+    ptrdiff_t j = f->j0 + jl;
+    const int project = j == 0 || j == R / 2; /* as kf_fft_c2r */
+    for (int q = 0; q < H; q++) {
+      const fftw_complex *s = spec[q] + jl * R;
+      fftw_complex *c = f->cbatch + (size_t)jl * R * H + q;
+      if (project)
+        for (int i = 0; i < R; i++) c[(size_t)i * H] = 0.5 * (s[i] + conj(s[(R - i) % R]));
+      else
+        for (int i = 0; i < R; i++) c[(size_t)i * H] = s[i];
+    }
+  }
+  fftw_execute(f->bwd_batch);
+  const double inv = 1.0 / ((double)R * R);
+  for (ptrdiff_t a = 0; a < f->na; a++)
+    for (int b = 0; b < R; b++) {
+      const double *r = f->rbatch + ((size_t)a * ld + b) * H;
+      for (int q = 0; q < H; q++) slab[q][a * R + b] = inv * r[q];
+    }
   return 0;
 }
 

@@ -33,6 +33,10 @@ typedef struct {
   double *rbuf;       /* FFTW's padded real array [na][2 (R/2 + 1)] */
   fftw_complex *cbuf; /* FFTW's transposed spectrum [nj][R] */
   fftw_plan fwd, bwd;
+  /* the batched inverse: KF_BATCH interleaved spectra in one plan (one transpose for all) */
+  double *rbatch;
+  fftw_complex *cbatch;
+  fftw_plan bwd_batch;
   /* slab <-> tile redistribution (one channel; counts in doubles) */
   const pirf_decomp *dc;
   int *scount, *sdispl, *rcount, *rdispl;
@@ -51,6 +55,11 @@ int kf_fft_r2c(kf_fft *f, const double *slab, fftw_complex *spec);
  * (F(i) + conj F(-i)) / 2 (exactly "the imaginary part after the row inverse is ignored"), then
  * inverted and scaled by 1/R^2 into slab [na][R]. spec is not modified. */
 int kf_fft_c2r(kf_fft *f, const fftw_complex *spec, double *slab);
+/* kf_fft_c2r of KF_BATCH spectra at once, into KF_BATCH slabs: one FFTW-MPI plan with howmany =
+ * KF_BATCH, so each transpose sends one message per peer for all of them (the integrator's four
+ * inverse transforms per right-hand side). */
+#define KF_BATCH 4
+int kf_fft_c2r_batch(kf_fft *f, const fftw_complex *const spec[KF_BATCH], double *const slab[KF_BATCH]);
 /* Signed wavenumbers of local spectral entry (jl, i). */
 static inline double kf_kx(const kf_fft *f, ptrdiff_t i) { return i < f->R / 2 ? (double)i : (double)(i - f->R); }
 static inline double kf_ky(const kf_fft *f, ptrdiff_t jl) {
@@ -85,10 +94,15 @@ typedef struct {
   fftw_complex *fhat;         /* forcing spectrum (dealiased) */
   fftw_complex *s[8];         /* ETDRK4 stages and nonlinear terms */
   double *phys[4];            /* slab work arrays */
+  fftw_complex *vt[KF_BATCH]; /* spectra of u, v, w_x, w_y for the batched inverse */
   double *coef[6];            /* ETDRK4 coefficients for the current step h */
   double h;                   /* step the coefficients are for (0 = none yet) */
   double t;                   /* model time of the state */
   long steps;                 /* steps taken */
+  /* Called after every frame interval of kf_ns_advance when set (the generator's stop and progress
+   * hook); a non-zero return abandons the advance and is returned. */
+  int (*tick)(void *ctx);
+  void *tick_ctx;
 } kf_ns;
 
 int kf_ns_create(kf_fft *fft, const kf_params *p, kf_ns *ns);
@@ -99,7 +113,8 @@ int kf_ns_set_physical(kf_ns *ns, const double *slab);
 int kf_ns_get_physical(kf_ns *ns, double *slab);
 /* The random initial vorticity of trajectory `traj` (Philox keyed by (seed, traj, kx, ky)). */
 int kf_ns_initial(kf_ns *ns, uint32_t seed, long traj);
-/* Integrate over time T (>= 0) in equal steps no longer than min(max_dt, cfl dx / max|u|). */
+/* Integrate over time T (>= 0) in equal steps no longer than min(max_dt, cfl dx / max|u|), one frame
+ * interval at a time (ns->tick after each). */
 int kf_ns_advance(kf_ns *ns, double T);
 /* The (dealiased) right-hand side's nonlinear part -u.grad(w) of the state, as a spectrum. */
 int kf_ns_advection(kf_ns *ns, const fftw_complex *w, fftw_complex *out);
@@ -133,6 +148,8 @@ typedef struct {
    * normalized tiles of frames max(ring_lo, frame - 2)..frame, frame f at ring + (f % 3) * tile;
    * a call that starts at window frame - 1 (the next chunk) continues instead of restarting */
   long traj, frame, ring_lo;
+  int spinning;               /* 1 during a spin-up (for the progress note) */
+  long frame_hi;              /* the last frame the current call integrates to */
   float *ring;
   double *slab;
 } kf_impl;

@@ -40,6 +40,10 @@ int kf_ns_create(kf_fft *fft, const kf_params *p, kf_ns *ns) {
     PIRF_CHECK(ns->s[k], "out of memory allocating the kolmogorov integrator stages");
   }
   for (int k = 0; k < 4; k++) PIRF_ALLOC(ns->phys[k], nr, "kolmogorov work slabs");
+  for (int k = 0; k < KF_BATCH; k++) {
+    ns->vt[k] = fftw_alloc_complex(n);
+    PIRF_CHECK(ns->vt[k], "out of memory allocating the kolmogorov velocity spectra");
+  }
   for (int k = 0; k < 6; k++) PIRF_ALLOC(ns->coef[k], n, "kolmogorov ETDRK4 coefficients");
   for (ptrdiff_t jl = 0; jl < fft->nj; jl++)
     for (int i = 0; i < R; i++) {
@@ -64,6 +68,7 @@ void kf_ns_destroy(kf_ns *ns) {
   fftw_free(ns->fhat);
   for (int k = 0; k < 8; k++) fftw_free(ns->s[k]);
   for (int k = 0; k < 4; k++) free(ns->phys[k]);
+  for (int k = 0; k < KF_BATCH; k++) fftw_free(ns->vt[k]);
   for (int k = 0; k < 6; k++) free(ns->coef[k]);
   memset(ns, 0, sizeof *ns);
 }
@@ -113,6 +118,19 @@ int kf_ns_initial(kf_ns *ns, uint32_t seed, long traj) {
 static int velocity(kf_ns *ns, const fftw_complex *w, int nfields) {
   kf_fft *f = ns->fft;
   const int R = f->R;
+  if (nfields == KF_BATCH) { /* the four fields in one batched transform */
+    for (ptrdiff_t jl = 0; jl < f->nj; jl++)
+      for (int i = 0; i < R; i++) {
+        size_t m = (size_t)jl * R + i;
+        double kx = kf_kx(f, i), ky = kf_ky(f, jl), k2 = kx * kx + ky * ky;
+        fftw_complex psi = k2 > 0 ? w[m] / k2 : 0;
+        ns->vt[0][m] = _Complex_I * ky * psi;
+        ns->vt[1][m] = -_Complex_I * kx * psi;
+        ns->vt[2][m] = _Complex_I * kx * w[m];
+        ns->vt[3][m] = _Complex_I * ky * w[m];
+      }
+    return kf_fft_c2r_batch(f, (const fftw_complex *const *)ns->vt, ns->phys);
+  }
   fftw_complex *t = ns->s[7]; /* scratch: never a stage that is live across this call */
   for (int q = 0; q < nfields; q++) {
     for (ptrdiff_t jl = 0; jl < f->nj; jl++)
@@ -242,6 +260,10 @@ int kf_ns_advance(kf_ns *ns, double T) {
     double h = Tc / n;
     if (h != ns->h) coefficients(ns, h);
     for (long k = 0; k < n; k++) PIRF_TRY(step(ns));
+    if (ns->tick) {
+      int stop = ns->tick(ns->tick_ctx);
+      if (stop) return stop;
+    }
   }
   return 0;
 }

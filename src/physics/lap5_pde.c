@@ -68,6 +68,8 @@ int pirf_lap5_pde_generate(pirf_physics *ph, long first, long count, float *tile
       xa[k] = (float)(p->prm.data_a * p->a[k]);
       xu[k] = (float)(p->prm.data_u * p->u[k]);
     }
+    int stop = pirf_physics_tick(ph, "%s: sample %ld solved", ph->pde->name, first + n);
+    if (stop) return stop;
   }
   return 0;
 }

@@ -3,6 +3,8 @@
 #include "pirf/physics.h"
 
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,6 +55,16 @@ void pirf_physics_destroy(pirf_physics **ph) {
   if ((*ph)->pde->destroy) (*ph)->pde->destroy(*ph);
   free(*ph);
   *ph = NULL;
+}
+
+int pirf_physics_tick(pirf_physics *ph, const char *fmt, ...) {
+  if (!ph->tick) return 0;
+  char note[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(note, sizeof note, fmt, ap);
+  va_end(ap);
+  return ph->tick(ph, note);
 }
 
 int pirf_physics_residual_sums(pirf_physics *ph, long count, const float *tiles, double *sum_sq,
