@@ -21,7 +21,7 @@ target_compile_options(export_unet PRIVATE ${PIRF_WARNINGS})
 target_include_directories(export_unet PRIVATE ${CMAKE_SOURCE_DIR}/tests)
 target_link_libraries(export_unet PRIVATE pirfcore)
 
-# `pirf info` prints the paper's counts (PIRF-SPEC §4.2) from the defaults, no deck file needed.
+# `pirf info` prints the paper's counts (docs/algorithm.md §4.2) from the defaults, no deck file needed.
 foreach(case "darcy;128;decoder 128x128 +11,226,370.*total +54,410,882"
              "burgers;128;encoder total +18,245,888.*decoder 128x128 +11,224,065.*total +54,407,425"
              "kolmogorov;256;encoder total +18,248,192.*decoder 256x256 +11,228,675.*total +54,414,339")

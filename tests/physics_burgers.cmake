@@ -1,4 +1,4 @@
-# Burgers' equation (PIRF-SPEC 5.4): integrator, residual, adjoint, deck errors, generate layouts.
+# Burgers' equation (docs/algorithm.md §5.4): integrator, residual, adjoint, deck errors, generate layouts.
 pirf_add_test(NAME burgers_solver SOURCE tests/physics/test_burgers_solver.c NP 1 TIMEOUT 60)
 pirf_add_test(NAME burgers_generator SOURCE tests/physics/test_burgers_generator.c NP 1 TIMEOUT 60)
 pirf_add_test(NAME burgers_residual SOURCE tests/physics/test_burgers_residual.c NP 1 4 TIMEOUT 60)

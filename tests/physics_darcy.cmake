@@ -1,4 +1,4 @@
-# Darcy flow (PIRF-SPEC §5.1): solver, GRF, residual, adjoint, rank-layout independence, errors.
+# Darcy flow (docs/algorithm.md §5.1): solver, GRF, residual, adjoint, rank-layout independence, errors.
 
 pirf_add_test(NAME darcy_solver_converges_at_second_order
               SOURCE tests/physics/test_darcy_solver.c NP 1 2 4 TIMEOUT 60)

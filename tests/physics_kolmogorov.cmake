@@ -1,4 +1,4 @@
-# kolmogorov (PIRF-SPEC §5.5): integrator, residual, exact adjoint, generator, user errors.
+# kolmogorov (docs/algorithm.md §5.5): integrator, residual, exact adjoint, generator, user errors.
 pirf_add_test(NAME kolmogorov_integrator SOURCE tests/physics/test_kolmogorov_integrator.c NP 1 2 4)
 pirf_add_test(NAME kolmogorov_residual SOURCE tests/physics/test_kolmogorov_residual.c NP 1 2 4)
 pirf_add_test(NAME kolmogorov_resolution_error SOURCE tests/physics/test_kolmogorov_resolution_error.c

@@ -1,4 +1,4 @@
-# Poisson and Helmholtz (PIRF-SPEC §5.2, §5.3): the shared vertex-grid 5-point solve and residual,
+# Poisson and Helmholtz (docs/algorithm.md §5.2, §5.3): the shared vertex-grid 5-point solve and residual,
 # the generic residual/adjoint checks, `pirf generate` at several layouts, and the error paths.
 
 pirf_add_test(NAME poisson_helmholtz_solvers_converge_at_second_order

@@ -6,7 +6,7 @@
  *                                  "name: N passed, M failed" line on rank 0, returns the exit code
  *
  * Tests state the property they check in their name and print the first mismatches and the worst
- * difference, as STYLE.md asks. */
+ * difference, as docs/DEVELOPING.md asks. */
 #ifndef PIRF_TESTING_H
 #define PIRF_TESTING_H
 

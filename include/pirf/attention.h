@@ -1,5 +1,5 @@
 /* Single-head self-attention core on domain-decomposed tiles (EDM AttentionOp plus the qkv reshape
- * of UNetBlock, num_heads = 1, PIRF-SPEC 4.4).
+ * of UNetBlock, num_heads = 1, docs/algorithm.md §4.4).
  *
  *   qkv: [B][3C][ym][xm], EDM's INTERLEAVED channel order: channel o = 3c + j holds q (j = 0),
  *        k (j = 1) or v (j = 2) of channel c. (This is the output of the qkv 1x1 conv.)

@@ -1,4 +1,4 @@
-/* Darcy flow (PIRF-SPEC §5.1): the pieces of the `darcy` PDE entry that tests and tools call.
+/* Darcy flow (docs/algorithm.md §5.1): the pieces of the `darcy` PDE entry that tests and tools call.
  *
  *   -div(a grad u) = f on (0,1)^2, u = 0 on the boundary,
  *

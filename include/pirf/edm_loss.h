@@ -1,4 +1,4 @@
-/* EDM's denoising score-matching loss (PIRF-SPEC §3; EDM's EDMLoss), on the tile decomposition:
+/* EDM's denoising score-matching loss (docs/algorithm.md §3; EDM's EDMLoss), on the tile decomposition:
  *
  *   ln sigma ~ N(P_mean, P_std^2), P_mean = -1.2, P_std = 1.2          one sigma per sample
  *   n ~ N(0, sigma^2)                                                  per channel and pixel

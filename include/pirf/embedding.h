@@ -1,4 +1,4 @@
-/* EDM's positional noise embedding as SongUNet uses it (PIRF-SPEC 4.4):
+/* EDM's positional noise embedding as SongUNet uses it (docs/algorithm.md §4.4):
  *
  *   freqs_j = (1/max_positions)^(j / (N/2 - (endpoint ? 1 : 0))),  j = 0 .. N/2-1
  *   e = [cos(t * freqs), sin(t * freqs)]     (EDM PositionalEmbedding)

@@ -1,4 +1,4 @@
-/* PIRF fine-tuning (PIRF-SPEC §2.3-2.9): the loss of one iteration and its gradient with respect to
+/* PIRF fine-tuning (docs/algorithm.md §2.3-2.9): the loss of one iteration and its gradient with respect to
  * the trainable parameter range, by reverse mode through the last K steps of the Heun sampler.
  *
  * One iteration draws fresh latents x_0 = sigma_max * N(0, 1) for the global batch, runs steps

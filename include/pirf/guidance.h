@@ -1,4 +1,4 @@
-/* Residual guidance of the Heun sampler: DiffusionPDE/DPS-style guidance (PIRF-SPEC §7.2) and
+/* Residual guidance of the Heun sampler: DiffusionPDE/DPS-style guidance (docs/algorithm.md §7.2) and
  * CoCoGen's post-correction (§7.3), on top of the plain sampler of pirf/sampler.h.
  *
  * A guided step i (i > guided_fraction * N) runs the Heun step with both network calls taped, takes

@@ -1,5 +1,5 @@
 /* The 5-point Laplacian on a vertex grid, shared by the Poisson and Helmholtz benchmarks
- * (PIRF-SPEC §5.2, §5.3).
+ * (docs/algorithm.md §5.2, §5.3).
  *
  * Grid: R x R points x_i = i h, y_j = j h, h = 1/(R-1), the boundary points included (DiffusionPDE's
  * generate_poisson.m / generate_inhom_helmholtz.m). Tiles are this rank's [ym][xm] block as in

@@ -5,7 +5,7 @@
  * dx, dW, db may each be NULL to skip that term.
  *
  * Parallel use: the embedding vectors are computed redundantly on every rank of a space group
- * (ARCHITECTURE.md). A rank's cotangent dy is then only its tile's partial contribution; because
+ * (docs/architecture.md). A rank's cotangent dy is then only its tile's partial contribution; because
  * every term above is linear in dy, summing dW, db over the ranks (the caller's usual parameter
  * gradient reduction) gives the exact total, and dx stays a partial cotangent for the layer below.
  * No communication here. */

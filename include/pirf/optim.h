@@ -1,5 +1,5 @@
 /* The optimizer: Adam sharded across all ranks (ZeRO stage 1), the learning-rate ramp and the EMA
- * of the weights (PIRF-SPEC §2.8, mirroring torch.optim.Adam and EDM's training loop).
+ * of the weights (docs/algorithm.md §2.8, mirroring torch.optim.Adam and EDM's training loop).
  *
  * Weights are replicated: every rank holds the whole parameter arena (pirf/params.h). Optimizer
  * state is not: the trainable range [first, first+count) of the arena is cut into world-size

@@ -1,4 +1,4 @@
-/* EDM preconditioning (PIRF-SPEC §2.2; EDM EDMPrecond): the denoiser D around the SongUNet F,
+/* EDM preconditioning (docs/algorithm.md §2.2; EDM EDMPrecond): the denoiser D around the SongUNet F,
  *
  *   c_skip  = sigma_data^2 / (sigma^2 + sigma_data^2)
  *   c_out   = sigma * sigma_data / sqrt(sigma^2 + sigma_data^2)

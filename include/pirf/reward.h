@@ -1,7 +1,7 @@
 /* The physics reward and the residual-guidance objective on a batch of samples.
  *
  * PIRF's loss is mean(R(post(x))^2) over the batch's samples, residual channels and all pixels
- * (PIRF-SPEC §2.5); the reward is its negative. DPS/DiffusionPDE guidance uses the Euclidean norm of
+ * (docs/algorithm.md §2.5); the reward is its negative. DPS/DiffusionPDE guidance uses the Euclidean norm of
  * R over the whole batch, not squared (§7.2). Both run on this rank's tiles ([B][C][ym][xm]) and
  * reduce over the space communicator, so every rank of a data group gets the same value; the batch
  * is the data group's batch. */

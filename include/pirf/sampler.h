@@ -1,5 +1,5 @@
 /* EDM sampling: the Karras noise schedule, the deterministic Heun sampler (EDM Algorithm 2 with
- * S_churn = 0, plain Euler on the last step; PIRF-SPEC §2.3) and the reverse-mode chain through
+ * S_churn = 0, plain Euler on the last step; docs/algorithm.md §2.3) and the reverse-mode chain through
  * its last K steps that PIRF (DRaFT-K) backpropagates the reward through (§2.4).
  *
  * The sampler sees the network only through pirf_denoiser, so it does not know about tiles, PDEs

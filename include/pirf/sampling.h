@@ -6,7 +6,7 @@
  * objective is one norm over a batch, so keeping batches whole makes the result independent of the
  * rank layout. Latents are x_0[s][c][p] = sigma_max * Philox normal (seed, PIRF_STREAM_LATENT,
  * step 0, global sample s, channel c, global pixel p): the same samples at any layout. Karras
- * schedule with sigma_min = 0.002, sigma_max = 80, rho = 7 (PIRF-SPEC §2.3).
+ * schedule with sigma_min = 0.002, sigma_max = 80, rho = 7 (docs/algorithm.md §2.3).
  *
  * The reported residual is the deck's (Darcy: pde.darcy.discretize_a); guidance uses the
  * continuous one (pirf/guidance.h). All functions are collective over the world communicator. */

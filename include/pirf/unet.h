@@ -1,4 +1,4 @@
-/* The EDM "DDPM++" SongUNet (PIRF-SPEC §4): its configuration, its module list and its parameter
+/* The EDM "DDPM++" SongUNet (docs/algorithm.md §4): its configuration, its module list and its parameter
  * table, the thing every other part of the model works from.
  *
  * pirf_unet_create walks EDM's constructor: map_layer0/1, then the encoder levels (R, R/2, ...),
@@ -80,7 +80,7 @@ int pirf_unet_config_check(const pirf_unet_config *uc);
 int pirf_unet_create(const pirf_unet_config *uc, pirf_unet *net);
 void pirf_unet_destroy(pirf_unet *net);
 
-/* EDM's initialization into params[table.total] (PIRF-SPEC §4.4; EDM SongUNet): every conv and
+/* EDM's initialization into params[table.total] (docs/algorithm.md §4.4; EDM SongUNet): every conv and
  * linear weight xavier_uniform, w = sqrt(6 / (fan_in + fan_out)) * U(-1, 1) * init_weight with
  * fan_in = Cin*k*k and fan_out = Cout*k*k (linear: k = 1), init_weight 1, except conv1, proj and
  * aux_conv (1e-5) and qkv (sqrt(0.2)); every bias 0; GroupNorm weight 1, bias 0. U(-1, 1) of

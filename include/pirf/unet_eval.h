@@ -52,7 +52,7 @@ int pirf_unet_tape_create(const pirf_unet *net, const pirf_decomp *dc, int B, pi
  * (e.g. the first of pirf_unet_decoder_level_range(net, 0)); the modules before it run as without
  * tape, and only the first recorded module's input and the embedding are kept. Its backward gives
  * the gradients of parameters [pfirst, ...) and no input gradient: layer-wise truncation with
- * K = 1 needs nothing more (ARCHITECTURE.md, memory plan). pfirst = 0: the full tape. */
+ * K = 1 needs nothing more (docs/architecture.md, memory plan). pfirst = 0: the full tape. */
 int pirf_unet_tape_create_from(const pirf_unet *net, const pirf_decomp *dc, int B, int pfirst,
                                pirf_unet_tape **t);
 void pirf_unet_tape_destroy(pirf_unet_tape **t);

@@ -1,4 +1,4 @@
-/* PIRF's weight-based regularization (PIRF-SPEC §2.7):
+/* PIRF's weight-based regularization (docs/algorithm.md §2.7):
  *     reg = lambda * sum over trainable tensors p of || theta_p - theta_p^ref ||_2
  * (the L2 norm per tensor, not squared, summed over tensors, as the reference code). theta^ref is
  * the *pretrained* weights (the paper's intent; the reference code's deepcopy-before-load bug made it

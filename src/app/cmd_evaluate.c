@@ -1,4 +1,4 @@
-/* `pirf evaluate DECK [key=value ...]`: the comparison of PIRF-SPEC §6 on this run's models.
+/* `pirf evaluate DECK [key=value ...]`: the comparison of docs/algorithm.md §6 on this run's models.
  *
  * For every N in evaluate.steps it samples evaluate.samples samples (the same latents for every
  * method) from
@@ -48,7 +48,7 @@ const pirf_cfg_spec pirf_evaluate_schema[] = {
     {"evaluate.seed", PIRF_CFG_INT, "0", 0, 2147483647, 0, 0, NULL,
      "seed of the latents (every method sees the same latents)"},
     {"evaluate.zetas", PIRF_CFG_REAL_LIST, "[0, 5e-6, 1e-5, 1e-4, 1e-3]", 0, 1e6, 1, 16, NULL,
-     "DPS guidance steps to sweep (PIRF-SPEC §7.2); zeta 0 is the base model"},
+     "DPS guidance steps to sweep (docs/algorithm.md §7.2); zeta 0 is the base model"},
     {"evaluate.cocogen", PIRF_CFG_BOOL, "false", 0, 0, 0, 0, NULL,
      "also sweep CoCoGen (the zetas, with sample.corrections post-corrections of step zeta)"},
     {"evaluate.pirf_checkpoint", PIRF_CFG_STRING, "\"\"", 0, 0, 0, 0, NULL,

@@ -1,5 +1,5 @@
 /* `pirf finetune DECK [key=value ...]`: PIRF fine-tuning of the pretrained EDM model with the
- * physics reward (PIRF-SPEC §2.3-2.9; the algorithm is src/diffusion/pirf.c).
+ * physics reward (docs/algorithm.md §2.3-2.9; the algorithm is src/diffusion/pirf.c).
  *
  * Starts from finetune.base (default output.dir/base.h5, its /ema); theta_ref of the weight
  * regularization is that loaded base (the paper's intent, not the reference code's random init).

@@ -27,7 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The attributes every data set carries (ARCHITECTURE.md, file formats). */
+/* The attributes every data set carries (docs/architecture.md, file formats). */
 static int write_attributes(pirf_dataset *ds, const pirf_physics *ph, const pirf_config *cfg,
                             double mse, double mae, double sec_per_sample) {
   hid_t f = ds->file;

@@ -2,7 +2,7 @@
  *
  * Prints the SongUNet configuration (for the deck's grid and PDE channels), the parameter count
  * and its split over the embedding MLP, the encoder levels and the decoder levels, and the number
- * of parameters layer-wise truncation trains (the full-resolution decoder level, PIRF-SPEC §2.6).
+ * of parameters layer-wise truncation trains (the full-resolution decoder level, docs/algorithm.md §2.6).
  * For the paper's 128x128 two-channel models the total is 54,410,882. Needs no data and no ranks
  * beyond one; every rank computes the same thing and rank 0 prints. */
 #include "pirf/app.h"

@@ -1,5 +1,5 @@
 /* `pirf pretrain DECK [key=value ...]`: train the EDM base model on the deck's data set
- * (PIRF-SPEC §3): EDM loss, sharded Adam with the LR ramp, EMA, checkpoints and resume. The
+ * (docs/algorithm.md §3): EDM loss, sharded Adam with the LR ramp, EMA, checkpoints and resume. The
  * optimizer settings are pretrain.lr, pretrain.lr_rampup_kimg, pretrain.ema_* (fine-tuning has
  * its own finetune.*).
  *
@@ -55,7 +55,7 @@ const pirf_cfg_spec pirf_pretrain_schema[] = {
      "stop with an error (status 2) after this many consecutive steps with a non-finite loss or "
      "gradient; 0 = never"},
     /* Pretraining's own optimizer settings: a deck that also fine-tunes (pirf run) has finetune.*
-     * with other values (PIRF-SPEC §2.8 against §3). */
+     * with other values (docs/algorithm.md §2.8 against §3). */
     {"pretrain.lr", PIRF_CFG_REAL, "1e-3", 0, 1, 0, 0, NULL,
      "pretraining's nominal Adam learning rate (EDM --lr; DiffusionPDE's models: 1e-3)"},
     {"pretrain.lr_rampup_kimg", PIRF_CFG_REAL, "10000", 0, 1e9, 0, 0, NULL,

@@ -1,5 +1,5 @@
 /* `pirf sample DECK [key=value ...]`: draw samples from a checkpoint with the deterministic EDM Heun
- * sampler, optionally with DiffusionPDE/DPS residual guidance or CoCoGen (PIRF-SPEC §2.3, §7.2,
+ * sampler, optionally with DiffusionPDE/DPS residual guidance or CoCoGen (docs/algorithm.md §2.3, §7.2,
  * §7.3), and write a samples file (pirf/samples.h) with the residual of every sample.
  *
  *   mpiexec -n 2 pirf sample input/quickstart.yaml sample.method=dps sample.zeta=1e-5

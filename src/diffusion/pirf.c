@@ -1,5 +1,5 @@
 /* PIRF: one fine-tuning iteration's loss and its gradient through the last K sampler steps
- * (see pirf/finetune.h; PIRF-SPEC §2.4-2.9). */
+ * (see pirf/finetune.h; docs/algorithm.md §2.4-2.9). */
 #include "pirf/finetune.h"
 
 #include "pirf/check.h"

@@ -1,4 +1,4 @@
-/* Deck keys of the `model` section: the EDM DDPM++ SongUNet configuration (PIRF-SPEC §4.1). */
+/* Deck keys of the `model` section: the EDM DDPM++ SongUNet configuration (docs/algorithm.md §4.1). */
 #include "pirf/config.h"
 
 const pirf_cfg_spec pirf_model_schema[] = {

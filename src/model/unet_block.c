@@ -1,5 +1,5 @@
 /* EDM's UNetBlock (adaptive_scale = False, num_heads = 1, resample_proj = True), forward and
- * backward side by side (PIRF-SPEC §4.4):
+ * backward side by side (docs/algorithm.md §4.4):
  *
  *   h   = conv0( resample( SiLU( norm0(x) ) ) ) + affine(emb)           3x3; resample = up2/down2/none
  *   h   = conv1( dropout( SiLU( norm1(h) ) ) )                          3x3

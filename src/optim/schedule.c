@@ -1,5 +1,5 @@
 /* Learning-rate ramp and EMA of the weights, as EDM's training loop computes them
- * (PIRF-SPEC §2.8; contracts in pirf/optim.h). */
+ * (docs/algorithm.md §2.8; contracts in pirf/optim.h). */
 #include "pirf/optim.h"
 
 #include <math.h>

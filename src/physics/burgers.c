@@ -1,4 +1,4 @@
-/* Burgers' equation benchmark (PIRF-SPEC section 5.4): generator, residual and its adjoint.
+/* Burgers' equation benchmark (docs/algorithm.md §5.4): generator, residual and its adjoint.
  *
  * PDE:  u_t + u u_x = nu u_xx,  nu = 0.01,  x in [0, 1) periodic,  t in [0, 1].
  * Data: one channel, an R x R image: row n is time t_n = n / (R - 1) (n = 0 is the initial

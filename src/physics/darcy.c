@@ -1,4 +1,4 @@
-/* darcy: the registry entry of Darcy flow (PIRF-SPEC §5.1), its deck keys, set-up and generator.
+/* darcy: the registry entry of Darcy flow (docs/algorithm.md §5.1), its deck keys, set-up and generator.
  *
  *   -div(a grad u) = 1 on (0,1)^2, u = 0 on the boundary, cell-centred R x R grid, h = 1/R.
  *

@@ -1,4 +1,4 @@
-/* The Darcy reward residual (PIRF-SPEC §5.0, §5.1) and its adjoint, side by side.
+/* The Darcy reward residual (docs/algorithm.md §5.0, §5.1) and its adjoint, side by side.
  *
  *   R = -a (u_xx + u_yy) - a_x u_x - a_y u_y - 1        at every pixel, boundary included,
  *

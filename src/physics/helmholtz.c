@@ -1,4 +1,4 @@
-/* helmholtz: Lap u + k^2 u = a on (0,1)^2, k = 1 by default (PIRF-SPEC §5.3; DiffusionPDE's
+/* helmholtz: Lap u + k^2 u = a on (0,1)^2, k = 1 by default (docs/algorithm.md §5.3; DiffusionPDE's
  * generate_inhom_helmholtz.m, PIRF's HelmholtzResidual).
  *
  * Generator: vertex grid of R x R points including the boundary, h = 1/(R-1). The source a is a GRF

@@ -1,4 +1,4 @@
-/* kolmogorov (PIRF-SPEC §5.5): 2-D Kolmogorov flow, three consecutive vorticity frames per sample,
+/* kolmogorov (docs/algorithm.md §5.5): 2-D Kolmogorov flow, three consecutive vorticity frames per sample,
  * one residual channel (the vorticity equation at the middle frame). See docs/pde-kolmogorov.md.
  *
  * Samples and trajectories: sample n is window w = n % S of trajectory t = n / S (S =

@@ -1,4 +1,4 @@
-/* Internals of the kolmogorov PDE (PIRF-SPEC §5.5), shared by its three source files and its tests:
+/* Internals of the kolmogorov PDE (docs/algorithm.md §5.5), shared by its three source files and its tests:
  *
  *   kolmogorov_fft.c       the distributed 2-D real FFT over the space communicator (FFTW-MPI, slab
  *                          of rows <-> transposed spectrum) and the slab <-> tile redistribution

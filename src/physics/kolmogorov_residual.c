@@ -1,4 +1,4 @@
-/* kolmogorov: the residual as coded in the reference (PIRF-SPEC §5.5) and its exact adjoint.
+/* kolmogorov: the residual as coded in the reference (docs/algorithm.md §5.5) and its exact adjoint.
  *
  * On the middle frame w1 (physical units, w = omega_scale * x), with W = DFT(w1):
  *   lap = kx^2 + ky^2 with lap(0,0) = 1 (also inside WLAP, so its mean mode is -mean(w1)),

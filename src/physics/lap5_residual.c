@@ -6,7 +6,7 @@
  *
  * exactly as PIRF's PoissonResidual (k2 = 0) and HelmholtzResidual (k2 = k^2) code it: replicate
  * padding (torch's F.pad 'replicate'), the residual kept at every point including the boundary, no
- * boundary-condition term (PIRF-SPEC §5.2, §5.3). u is copied from the float32 tile into a ghosted
+ * boundary-condition term (docs/algorithm.md §5.2, §5.3). u is copied from the float32 tile into a ghosted
  * DMDA vector and everything is evaluated in double. Clamping never needs a ghost from outside the
  * grid, and a clamped neighbour of an owned point is owned, so the only exchange is the ordinary
  * width-1 halo. The adjoint scatters the same stencil transposed into a ghosted vector and returns

@@ -1,4 +1,4 @@
-/* poisson: Lap u = a on (0,1)^2, u = 0 on the boundary (PIRF-SPEC §5.2; DiffusionPDE's
+/* poisson: Lap u = a on (0,1)^2, u = 0 on the boundary (docs/algorithm.md §5.2; DiffusionPDE's
  * generate_poisson.m, PIRF's PoissonResidual).
  *
  * Generator: vertex grid of R x R points including the boundary, h = 1/(R-1). The source a is a GRF

@@ -1,6 +1,6 @@
 /* The Karras schedule and the Heun sampler, with the network replaced by denoisers whose answers
  * are known:
- *  karras_schedule_matches_the_spec: sigma values listed in PIRF-SPEC §2.3 for N = 20, 40, 80;
+ *  karras_schedule_matches_the_spec: sigma values listed in docs/algorithm.md §2.3 for N = 20, 40, 80;
  *  heun_sampler_converges_at_second_order_for_gaussian_data: for data ~ N(mu, s^2) the exact
  *      denoiser is mu + s^2/(s^2+sigma^2)(x-mu) and the probability-flow ODE has the closed-form
  *      solution x(0) = mu + (x0 - mu) s / sqrt(s^2 + sigma_max^2); the error falls as N^-2;

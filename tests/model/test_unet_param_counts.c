@@ -1,5 +1,5 @@
 /* unet_param_counts_match_edm: the parameter table built from a deck (command-line overrides, no
- * deck file) has exactly the parameter counts of EDM's SongUNet constructor (PIRF-SPEC §4.2) for
+ * deck file) has exactly the parameter counts of EDM's SongUNet constructor (docs/algorithm.md §4.2) for
  * the paper's three configurations, per part, with EDM's state_dict names and PyTorch shapes in
  * module order; the full-resolution decoder level is one contiguous range. */
 #include "pirf/check.h"

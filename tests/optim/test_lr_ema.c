@@ -1,5 +1,5 @@
 /* lr_ramp_and_ema_match_hand_computed_values: the learning-rate ramp and the EMA decay against
- * numbers worked out by hand from PIRF-SPEC §2.8:
+ * numbers worked out by hand from docs/algorithm.md §2.8:
  *
  *   lr(n) = lr * min(n / (rampup_kimg * 1000), 1)        (ramp 0 = constant)
  *   halflife = min(halflife_kimg * 1000, ratio * n);  beta = 0.5^(batch / max(halflife, 1e-8))

@@ -1,4 +1,4 @@
-/* The Burgers residual (PIRF-SPEC 5.4) on analytic fields, on the deck's tile layout
+/* The Burgers residual (docs/algorithm.md §5.4) on analytic fields, on the deck's tile layout
  * (1 rank: [1,1]; 4 ranks: [2,2]; the expected values are computed on the whole grid here).
  *
  *  burgers_residual_matches_clamped_stencils_everywhere:

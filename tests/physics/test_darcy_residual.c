@@ -7,7 +7,7 @@
  *   R = 16, 32, 64. Run at 1, 2 and 4 ranks.
  * darcy_residual_equals_findiff_table_pixelwise:
  *   on a random smooth field at R = 16 (so edge and near-edge pixels are a large share), R equals an
- *   independent evaluation of the PIRF-SPEC §5.0 stencil table on the whole field, pixel by pixel,
+ *   independent evaluation of the docs/algorithm.md §5.0 stencil table on the whole field, pixel by pixel,
  *   for discretize_a = false and true.
  * darcy_discretized_residual_uses_thresholded_a:
  *   with discretize_a = true the residual equals the continuous residual of the same field whose

@@ -1,4 +1,4 @@
-/* kolmogorov residual (PIRF-SPEC §5.5), on the tiled layout of 1, 2 or 4 ranks ([1,1], [2,1], [2,2]):
+/* kolmogorov residual (docs/algorithm.md §5.5), on the tiled layout of 1, 2 or 4 ranks ([1,1], [2,1], [2,2]):
  *
  *  residual_of_fourier_field_matches_analytic:
  *      w1 = c0 + 6 cos x + 6 cos 2y, w0/w2 = w1 -/+ 0.1 g (g = sin x + cos 3y): every derivative is

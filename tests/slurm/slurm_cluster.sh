@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A throw-away single-node SLURM cluster in a private directory, for testing job scripts
-# (facts in the project's SLURM-TESTING notes): auth/none (no munge), no cgroups, no systemd, its
+# (facts in docs/DEVELOPING.md, "Testing job scripts"): auth/none (no munge), no cgroups, no systemd, its
 # own ports, nothing written to /etc.
 #   source slurm_cluster.sh; slurm_up DIR; ...; slurm_down DIR
 slurm_up() {
