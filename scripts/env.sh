@@ -18,3 +18,13 @@ export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=${OMPI_ALLOW_RUN_AS_ROOT_CONFIRM:-1}
 export OMPI_MCA_rmaps_base_oversubscribe=${OMPI_MCA_rmaps_base_oversubscribe:-1}
 export OMPI_MCA_hwloc_base_binding_policy=${OMPI_MCA_hwloc_base_binding_policy:-none}
 if [ "${PIRF_QUIET_MPIEXEC:-0}" = 1 ]; then export OMPI_MCA_orte_execute_quiet=1; fi
+
+# SIGTERM sent to mpiexec itself (a user's kill, a scheduler without srun): Open MPI passes TERM
+# to the ranks about 1.6 x odls_base_sigkill_timeout seconds later and SIGKILLs them the same time
+# after that (default 1 s), which is too short for pirf to write its checkpoint. PIRF_TERM_GRACE_S=10
+# before sourcing this file sets that timeout (the job scripts in jobscripts/ set it themselves).
+# It is not the default because mpiexec also waits about twice as long before it exits after any
+# rank's non-zero status (docs/pretrain.md, "The training run").
+if [ -n "${PIRF_TERM_GRACE_S:-}" ]; then
+  export OMPI_MCA_odls_base_sigkill_timeout=${OMPI_MCA_odls_base_sigkill_timeout:-$PIRF_TERM_GRACE_S}
+fi
