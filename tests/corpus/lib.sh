@@ -114,10 +114,14 @@ corpus_mount_tmpfs() {
 # A snapshot of the HDF5 files under $W: path, modification time, size.
 corpus_h5_snapshot() { find "$W" -name '*.h5' -printf '%p\t%T@\t%s\n' 2>/dev/null | sort; }
 
+source "$SRC/tests/core/last_wins.sh"
 corpus_expect_cmd() {
   local want=$1 regex=$2
   shift 3 # STATUS REGEX --
   corpus_skipped && return 0
+  if [ "${CORPUS_LAST_WINS:-0}" = 1 ]; then # see corpus_expect
+    local kept; mapfile -t kept < <(pirf_last_wins "$@"); set -- "${kept[@]}"
+  fi
   echo x >>"$CORPUS_STATE/expects"
   local n
   n=$(wc -l <"$CORPUS_STATE/expects")
@@ -161,15 +165,12 @@ corpus_expect_cmd() {
 }
 
 # Groups that compose shared override strings with their own set CORPUS_LAST_WINS=1: of two
-# key=value arguments for one key the later is kept (pirf itself refuses a repeated key, which
-# the cli group tests).
-source "$SRC/tests/core/last_wins.sh"
+# key=value arguments for one key the later is kept, in corpus_expect and corpus_expect_cmd
+# (pirf itself refuses a repeated key, which the cli group tests).
 corpus_expect() {
   local want=$1 regex=$2
   shift 3
-  local args=("$@")
-  if [ "${CORPUS_LAST_WINS:-0}" = 1 ]; then mapfile -t args < <(pirf_last_wins "$@"); fi
-  corpus_expect_cmd "$want" "$regex" -- "$MPIEXEC" -n "$NP" "$PIRF" "${args[@]}"
+  corpus_expect_cmd "$want" "$regex" -- "$MPIEXEC" -n "$NP" "$PIRF" "$@"
 }
 
 # Called by run.sh after the group file: close the last case and print the closing line.
