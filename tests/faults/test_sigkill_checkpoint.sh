@@ -49,6 +49,8 @@ for t in $(seq 1 "$trials"); do
   [ -n "$ranks" ] && kill -KILL $ranks 2>/dev/null
   [ -e "$dir/pretrain-state.h5.partial" ] && inside=$((inside + 1))
   wait "$mp" 2>/dev/null
+  # mpiexec can exit before its killed ranks are gone; the rerun's run lock would see them alive
+  for r in $ranks; do for _ in $(seq 500); do kill -0 "$r" 2>/dev/null || break; sleep 0.01; done; done
   if [ -f "$dir/base.h5" ]; then
     before=$((before + 1)) # the kill came after the run had finished
   fi
@@ -64,6 +66,7 @@ for t in $(seq 1 "$trials"); do
   "$mpiexec" -n "$np" "$pirf" pretrain "$deck" "${common[@]}" output.dir="$dir" >"$dir.rerun.log" 2>&1
   rc=$?
   check "trial $t: the rerun succeeds (status $rc)" "[ $rc = 0 ]"
+  [ "$rc" = 0 ] || grep -m3 "pirf:" "$dir.rerun.log"
   if [ $had_state = 1 ]; then
     check "trial $t: the rerun resumed from the checkpoint" "grep -q 'resuming from' '$dir.rerun.log'"
   fi

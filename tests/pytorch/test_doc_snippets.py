@@ -100,6 +100,7 @@ if rc == 0:
     check("the file written back holds the checkpoint's weights, without the buffers", same)
     with h5py.File(os.path.join(w, "x.h5"), "w") as f:
         f["fields"] = np.random.default_rng(0).standard_normal((2, 2, 16, 16)).astype(np.float32)
+        f.attrs["format_version"] = 1  # pirf reads field files of its own format (docs/data-format.md)
     rc2, out2 = run([mpiexec, "-n", "1", pirf, "denoise", "--checkpoint", back, "--input", "x.h5",
                      "--sigma", "0.5", "--output", "y_back.h5"] + SMALL[1:], w)
     check("pirf reads the file written back (pirf denoise)", rc2 == 0, out2)

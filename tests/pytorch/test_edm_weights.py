@@ -74,6 +74,7 @@ with h5py.File(ckb, "r+") as f:
     f.attrs["deck"] = ""
 with h5py.File(os.path.join(w, "x0.h5"), "w") as f:
     f["fields"] = np.zeros((1, 2, 16, 16), dtype=np.float32)
+    f.attrs["format_version"] = 1  # pirf reads field files of its own format (docs/data-format.md)
 ok, out = run([mpiexec, "-n", "1", pirf, "denoise", "--checkpoint", ckb, "--input",
                os.path.join(w, "x0.h5"), "--sigma", "1", "--output", os.path.join(w, "y0.h5")]
               + SMALL[1:], expect=2)
