@@ -9,6 +9,7 @@
 #include "pirf/deck.h"
 #include "pirf/log.h"
 #include "pirf/run_record.h"
+#include "pirf/sbuf.h"
 
 #include <errno.h>
 #include <hdf5.h>
@@ -138,71 +139,42 @@ static int in_sections(const stage_def *st, const char *key) {
   return 0;
 }
 
-/* ---- text ---------------------------------------------------------------------------------- */
-
-typedef struct {
-  char *buf;
-  size_t len, cap;
-  int oom;
-} sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  int n = vsnprintf(NULL, 0, fmt, ap);
-  va_end(ap);
-  if (n < 0 || b->oom) return;
-  if (b->len + (size_t)n + 1 > b->cap) {
-    size_t cap = (b->len + (size_t)n + 1) * 2;
-    char *nb = realloc(b->buf, cap);
-    if (!nb) {
-      b->oom = 1;
-      return;
-    }
-    b->buf = nb;
-    b->cap = cap;
-  }
-  va_start(ap, fmt);
-  vsnprintf(b->buf + b->len, b->cap - b->len, fmt, ap);
-  va_end(ap);
-  b->len += (size_t)n;
-}
+/* ---- text (pirf/sbuf.h) ------------------------------------------------------------------ */
 
 /* The shortest text that reads back as the same double (0.001, not 0.0010000000000000000208). */
-static void real_text(double v, sbuf *b) {
+static void real_text(double v, pirf_sbuf *b) {
   char t[40];
   for (int prec = 6; prec <= 17; prec++) {
     snprintf(t, sizeof t, "%.*g", prec, v);
     if (strtod(t, NULL) == v) break;
   }
-  sb_printf(b, "%s", t);
+  pirf_sbuf_printf(b, "%s", t);
 }
 
-static void value_text(const pirf_config *cfg, const pirf_cfg_spec *s, sbuf *b) {
+static void value_text(const pirf_config *cfg, const pirf_cfg_spec *s, pirf_sbuf *b) {
   switch (s->type) {
-  case PIRF_CFG_INT: sb_printf(b, "%ld", pirf_cfg_int(cfg, s->key)); break;
+  case PIRF_CFG_INT: pirf_sbuf_printf(b, "%ld", pirf_cfg_int(cfg, s->key)); break;
   case PIRF_CFG_REAL: real_text(pirf_cfg_real(cfg, s->key), b); break;
-  case PIRF_CFG_BOOL: sb_printf(b, "%s", pirf_cfg_bool(cfg, s->key) ? "true" : "false"); break;
+  case PIRF_CFG_BOOL: pirf_sbuf_printf(b, "%s", pirf_cfg_bool(cfg, s->key) ? "true" : "false"); break;
   case PIRF_CFG_STRING:
-  case PIRF_CFG_ENUM: sb_printf(b, "%s", pirf_cfg_str(cfg, s->key)); break;
+  case PIRF_CFG_ENUM: pirf_sbuf_printf(b, "%s", pirf_cfg_str(cfg, s->key)); break;
   case PIRF_CFG_INT_LIST: {
     long v[PIRF_CFG_MAX_LIST];
     int n = pirf_cfg_int_list(cfg, s->key, v, PIRF_CFG_MAX_LIST);
-    sb_printf(b, "[");
-    for (int i = 0; i < n; i++) sb_printf(b, "%s%ld", i ? ", " : "", v[i]);
-    sb_printf(b, "]");
+    pirf_sbuf_printf(b, "[");
+    for (int i = 0; i < n; i++) pirf_sbuf_printf(b, "%s%ld", i ? ", " : "", v[i]);
+    pirf_sbuf_printf(b, "]");
     break;
   }
   case PIRF_CFG_REAL_LIST: {
     double v[PIRF_CFG_MAX_LIST];
     int n = pirf_cfg_real_list(cfg, s->key, v, PIRF_CFG_MAX_LIST);
-    sb_printf(b, "[");
+    pirf_sbuf_printf(b, "[");
     for (int i = 0; i < n; i++) {
-      sb_printf(b, "%s", i ? ", " : "");
+      pirf_sbuf_printf(b, "%s", i ? ", " : "");
       real_text(v[i], b);
     }
-    sb_printf(b, "]");
+    pirf_sbuf_printf(b, "]");
     break;
   }
   }
@@ -268,11 +240,11 @@ static int read_record(const char *path, char **stage, char **digest, char **key
   FILE *f = fopen(side, "r");
   if (!f) return 1;
   char line[256];
-  sbuf k = {0};
+  pirf_sbuf k = {0};
   int body = 0;
   while (fgets(line, sizeof line, f)) {
     if (body) {
-      sb_printf(&k, "%s", line);
+      pirf_sbuf_printf(&k, "%s", line);
       continue;
     }
     line[strcspn(line, "\n")] = 0;
@@ -287,15 +259,15 @@ static int read_record(const char *path, char **stage, char **digest, char **key
 
 /* ---- the record ---------------------------------------------------------------------------- */
 
-static void own_keys(const pirf_config *cfg, const stage_def *st, sbuf *b) {
+static void own_keys(const pirf_config *cfg, const stage_def *st, pirf_sbuf *b) {
   if (st->upstream) own_keys(cfg, find_stage(st->upstream), b);
   const pirf_cfg_spec *const *tables = pirf_deck_tables();
   for (int t = 0; tables[t]; t++)
     for (const pirf_cfg_spec *s = tables[t]; s->key; s++) {
       if (!in_sections(st, s->key) || !determining(cfg, s->key)) continue;
-      sb_printf(b, "%s: ", s->key);
+      pirf_sbuf_printf(b, "%s: ", s->key);
       value_text(cfg, s, b);
-      sb_printf(b, "\n");
+      pirf_sbuf_printf(b, "\n");
     }
 }
 
@@ -316,7 +288,7 @@ int pirf_provenance_compute(const pirf_config *cfg, const char *stage, int predi
   const stage_def *st = find_stage(stage);
   PIRF_CHECK(st, "internal: no provenance table for stage '%s'", stage);
   snprintf(p->stage, sizeof p->stage, "%s", stage);
-  sbuf b = {0};
+  pirf_sbuf b = {0};
   own_keys(cfg, st, &b);
   int rank;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -348,7 +320,7 @@ int pirf_provenance_compute(const pirf_config *cfg, const char *stage, int predi
         return err;
       }
     }
-    sb_printf(&b, "input.%s: %s\n", st->inputs[i].role, digest ? digest : "?");
+    pirf_sbuf_printf(&b, "input.%s: %s\n", st->inputs[i].role, digest ? digest : "?");
     free(digest);
   }
   PIRF_CHECK(!b.oom && b.buf, "out of memory building the provenance record of %s", stage);
@@ -381,7 +353,7 @@ static const char *lookup(const char *text, const char *key, size_t *len) {
 
 /* Append "key = A in the file, B in this deck" for every key of `a` (the deck's) that differs in
  * `r` (the recorded), then the keys only in `r`. */
-static int describe(const char *r, const char *a, const char *skip, sbuf *b) {
+static int describe(const char *r, const char *a, const char *skip, pirf_sbuf *b) {
   int n = 0;
   /* another PDE: its keys (pde.<name>.*) differ wholesale; naming pde.name is enough */
   size_t l1 = 0, l2 = 0;
@@ -405,7 +377,7 @@ static int describe(const char *r, const char *a, const char *skip, sbuf *b) {
           size_t fl = pass == 0 ? ol : vl;
           if (n < 12) {
             const int input = !strncmp(key, "input.", 6);
-            sb_printf(b, "%s%s = %.*s %s, %.*s %s", n ? "; " : "", key, (int)(in_file ? fl : 6),
+            pirf_sbuf_printf(b, "%s%s = %.*s %s, %.*s %s", n ? "; " : "", key, (int)(in_file ? fl : 6),
                       in_file ? in_file : "(none)", input ? "recorded" : "in the file",
                       (int)(in_deck ? vl : 6), in_deck ? in_deck : "(none)",
                       input ? "now" : "in this deck");
@@ -416,7 +388,7 @@ static int describe(const char *r, const char *a, const char *skip, sbuf *b) {
       l = nl ? nl + 1 : NULL;
     }
   }
-  if (n > 12) sb_printf(b, "; and %d more", n - 12);
+  if (n > 12) pirf_sbuf_printf(b, "; and %d more", n - 12);
   return n;
 }
 
@@ -429,19 +401,19 @@ int pirf_provenance_compare(const char *path, const pirf_provenance *p, int resu
   if (rank == 0) {
     char *stage, *digest, *keys;
     int r = read_record(path, &stage, &digest, &keys);
-    sbuf b = {0};
+    pirf_sbuf b = {0};
     if (r == 0) {
       st = PIRF_PROV_MISSING;
     } else if (r == 2) {
       st = PIRF_PROV_UNRECORDED;
-      sb_printf(&b, "it cannot be opened as an HDF5 file");
+      pirf_sbuf_printf(&b, "it cannot be opened as an HDF5 file");
     } else if (!digest || !keys) {
       st = PIRF_PROV_UNRECORDED;
-      sb_printf(&b, "it has no provenance record (written by an older pirf or another tool), so "
+      pirf_sbuf_printf(&b, "it has no provenance record (written by an older pirf or another tool), so "
                     "pirf cannot tell which settings made it");
     } else if (stage && strcmp(stage, p->stage)) {
       st = PIRF_PROV_DIFFERS;
-      sb_printf(&b, "it is the output of the %s stage, not of %s", stage, p->stage);
+      pirf_sbuf_printf(&b, "it is the output of the %s stage, not of %s", stage, p->stage);
     } else if (!strcmp(digest, p->digest)) {
       st = PIRF_PROV_MATCH;
     } else {
@@ -450,7 +422,7 @@ int pirf_provenance_compare(const char *path, const pirf_provenance *p, int resu
       st = n ? PIRF_PROV_DIFFERS : PIRF_PROV_MATCH; /* resume: only changeable keys differ */
       if (!n && !resume) {
         st = PIRF_PROV_DIFFERS; /* same keys, other digest: a record from another pirf */
-        sb_printf(&b, "its record's digest %s differs from this deck's %s", digest, p->digest);
+        pirf_sbuf_printf(&b, "its record's digest %s differs from this deck's %s", digest, p->digest);
       }
     }
     text = b.buf;

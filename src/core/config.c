@@ -7,6 +7,7 @@
 #include "pirf/config.h"
 
 #include "pirf/check.h"
+#include "pirf/sbuf.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -36,39 +37,7 @@ struct pirf_config {
 
 /* ---- growing strings: values, messages and the resolved deck are never cut to a buffer ------- */
 
-typedef struct {
-  char *buf;
-  size_t len, cap;
-  int oom;
-} sbuf;
-
-static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(sbuf *b, const char *fmt, ...) {
-  va_list ap;
-  for (;;) {
-    va_start(ap, fmt);
-    int n = vsnprintf(b->buf ? b->buf + b->len : NULL, b->buf ? b->cap - b->len : 0, fmt, ap);
-    va_end(ap);
-    if (n < 0) {
-      b->oom = 1;
-      return;
-    }
-    if (b->buf && b->len + (size_t)n < b->cap) {
-      b->len += (size_t)n;
-      return;
-    }
-    size_t cap = (b->cap + (size_t)n + 1) * 2;
-    char *nb = realloc(b->buf, cap);
-    if (!nb) {
-      b->oom = 1;
-      return;
-    }
-    b->buf = nb;
-    b->cap = cap;
-  }
-}
-
-static void sb_putc(sbuf *b, char c) { sb_printf(b, "%c", c); }
+static void sb_putc(pirf_sbuf *b, char c) { pirf_sbuf_printf(b, "%c", c); }
 
 /* A malloc'd copy of a printf result (NULL when out of memory). */
 static char *str_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -199,7 +168,7 @@ static int check_scalar(const pirf_cfg_spec *s, const char *where, const char *t
 }
 
 /* A string as a YAML double-quoted scalar that parses back to the same bytes. */
-static void quote_yaml(sbuf *b, const char *s, size_t len) {
+static void quote_yaml(pirf_sbuf *b, const char *s, size_t len) {
   sb_putc(b, '"');
   for (size_t i = 0; i < len; i++) {
     unsigned char c = (unsigned char)s[i];
@@ -207,11 +176,11 @@ static void quote_yaml(sbuf *b, const char *s, size_t len) {
       sb_putc(b, '\\');
       sb_putc(b, (char)c);
     } else if (c == '\n') {
-      sb_printf(b, "\\n");
+      pirf_sbuf_printf(b, "\\n");
     } else if (c == '\t') {
-      sb_printf(b, "\\t");
+      pirf_sbuf_printf(b, "\\t");
     } else if (c < 0x20 || c == 0x7f) {
-      sb_printf(b, "\\x%02x", c);
+      pirf_sbuf_printf(b, "\\x%02x", c);
     } else {
       sb_putc(b, (char)c);
     }
@@ -276,7 +245,7 @@ static int assign_node(entry *e, yaml_document_t *doc, yaml_node_t *node, const 
   }
 
   /* accepted: build the canonical text and commit */
-  sbuf b = {0};
+  pirf_sbuf b = {0};
   char *str = NULL;
   if (is_list) {
     sb_putc(&b, '[');
@@ -284,10 +253,10 @@ static int assign_node(entry *e, yaml_document_t *doc, yaml_node_t *node, const 
       int i = 0;
       for (yaml_node_item_t *it = node->data.sequence.items.start;
            it < node->data.sequence.items.top; it++, i++)
-        sb_printf(&b, "%s%s", i ? ", " : "",
+        pirf_sbuf_printf(&b, "%s%s", i ? ", " : "",
                   (const char *)yaml_document_get_node(doc, *it)->data.scalar.value);
     } else {
-      sb_printf(&b, "%s", (const char *)node->data.scalar.value);
+      pirf_sbuf_printf(&b, "%s", (const char *)node->data.scalar.value);
     }
     sb_putc(&b, ']');
   } else if (s->type == PIRF_CFG_STRING) {
@@ -295,9 +264,9 @@ static int assign_node(entry *e, yaml_document_t *doc, yaml_node_t *node, const 
     quote_yaml(&b, (const char *)node->data.scalar.value, node->data.scalar.length);
     str = strdup((const char *)node->data.scalar.value);
   } else if (s->type == PIRF_CFG_BOOL) {
-    sb_printf(&b, "%s", num[0] ? "true" : "false");
+    pirf_sbuf_printf(&b, "%s", num[0] ? "true" : "false");
   } else {
-    sb_printf(&b, "%s", (const char *)node->data.scalar.value);
+    pirf_sbuf_printf(&b, "%s", (const char *)node->data.scalar.value);
   }
   char *origin = strdup(where);
   if (b.oom || !b.buf || !origin || (s->type == PIRF_CFG_STRING && !str)) {
@@ -362,7 +331,7 @@ static int load_document(yaml_document_t *doc, const unsigned char *text, size_t
 }
 
 /* The distinct next components of the keys under a section prefix ("" = the top level). */
-static void known_under(const pirf_config *cfg, const char *prefix, sbuf *b) {
+static void known_under(const pirf_config *cfg, const char *prefix, pirf_sbuf *b) {
   size_t pl = strlen(prefix);
   int count = 0;
   for (int i = 0; i < cfg->n; i++) {
@@ -378,7 +347,7 @@ static void known_under(const pirf_config *cfg, const char *prefix, sbuf *b) {
       if (strcspn(rj, ".") == rl && !strncmp(rj, rest, rl)) { dup = 1; break; }
     }
     if (dup) continue;
-    sb_printf(b, "%s%.*s", count++ ? ", " : "", (int)rl, rest);
+    pirf_sbuf_printf(b, "%s%.*s", count++ ? ", " : "", (int)rl, rest);
   }
 }
 
@@ -419,7 +388,7 @@ static const char *last_component(const char *key) {
 
 /* " Did you mean 'pretrain.lr' or 'finetune.lr'?": the keys that end in the same word, else the
  * nearest keys by edit distance when they are near enough to be a typo. */
-static void suggest(const pirf_config *cfg, const char *key, sbuf *b) {
+static void suggest(const pirf_config *cfg, const char *key, pirf_sbuf *b) {
   const char *last = last_component(key);
   int idx[4], n = 0;
   for (int i = 0; i < cfg->n && n < 4; i++)
@@ -438,9 +407,9 @@ static void suggest(const pirf_config *cfg, const char *key, sbuf *b) {
     if (best > (len < 12 ? 2 : len / 4)) n = 0;
   }
   for (int i = 0; i < n; i++)
-    sb_printf(b, "%s'%s'", i == 0 ? " Did you mean " : i == n - 1 ? " or " : ", ",
+    pirf_sbuf_printf(b, "%s'%s'", i == 0 ? " Did you mean " : i == n - 1 ? " or " : ", ",
               cfg->e[idx[i]].spec->key);
-  if (n) sb_printf(b, "?");
+  if (n) pirf_sbuf_printf(b, "?");
 }
 
 /* The "unknown key" error for a dotted key: names the deepest section of it that exists, lists
@@ -451,20 +420,20 @@ static int unknown_key(const pirf_config *cfg, const char *where, const char *ke
     if (is_section(cfg, key, (size_t)(d - key))) sec = (size_t)(d - key);
     else break;
   char *prefix = strndup(key, sec);
-  sbuf b = {0};
+  pirf_sbuf b = {0};
   if (!prefix) return PIRF_ERR;
   if (sec) {
-    sb_printf(&b, "unknown key '%s'. Known keys in section %s: ", key, prefix);
+    pirf_sbuf_printf(&b, "unknown key '%s'. Known keys in section %s: ", key, prefix);
     known_under(cfg, prefix, &b);
   } else if (strchr(key, '.')) {
-    sb_printf(&b, "unknown key '%s': there is no section '%.*s'. The sections are: ", key,
+    pirf_sbuf_printf(&b, "unknown key '%s': there is no section '%.*s'. The sections are: ", key,
               (int)strcspn(key, "."), key);
     known_under(cfg, "", &b);
   } else {
-    sb_printf(&b, "unknown key '%s': keys are written section.key, and the sections are: ", key);
+    pirf_sbuf_printf(&b, "unknown key '%s': keys are written section.key, and the sections are: ", key);
     known_under(cfg, "", &b);
   }
-  sb_printf(&b, ".");
+  pirf_sbuf_printf(&b, ".");
   suggest(cfg, key, &b);
   pirf_error_report(__FILE__, __LINE__, __func__, 1, "%s: %s", where, b.buf ? b.buf : key);
   free(b.buf);
@@ -515,7 +484,7 @@ static int walk_mapping(pirf_config *cfg, yaml_document_t *doc, yaml_node_t *map
         free(full);
       } else if (!(v->type == YAML_SCALAR_NODE && v->data.scalar.length == 0)) { /* empty: no keys */
         if (v->type != YAML_MAPPING_NODE) {
-          sbuf b = {0};
+          pirf_sbuf b = {0};
           known_under(cfg, path, &b);
           pirf_error_report(__FILE__, __LINE__, __func__, 1,
                             "%s: '%s' is a section and needs keys under it (one of: %s)", where, path,
@@ -780,7 +749,7 @@ const char *pirf_cfg_deck_path(const pirf_config *cfg) { return cfg->path; }
 
 /* ---- resolved deck as YAML: sections in order of first appearance, nested by dots ---------- */
 
-static void emit(const pirf_config *cfg, sbuf *b, const char *prefix, int depth) {
+static void emit(const pirf_config *cfg, pirf_sbuf *b, const char *prefix, int depth) {
   size_t pl = strlen(prefix);
   for (int i = 0; i < cfg->n; i++) {
     const char *k = cfg->e[i].spec->key;
@@ -796,19 +765,19 @@ static void emit(const pirf_config *cfg, sbuf *b, const char *prefix, int depth)
     }
     if (seen) continue;
     if (rest[rl] == 0) {
-      sb_printf(b, "%*s%s: %s\n", 2 * depth, "", rest, cfg->e[i].text);
+      pirf_sbuf_printf(b, "%*s%s: %s\n", 2 * depth, "", rest, cfg->e[i].text);
     } else {
       char sub[512];
       snprintf(sub, sizeof sub, "%s%s%.*s", prefix, pl ? "." : "", (int)rl, rest);
-      sb_printf(b, "%*s%.*s:\n", 2 * depth, "", (int)rl, rest);
+      pirf_sbuf_printf(b, "%*s%.*s:\n", 2 * depth, "", (int)rl, rest);
       emit(cfg, b, sub, depth + 1);
     }
   }
 }
 
 char *pirf_config_to_yaml(const pirf_config *cfg) {
-  sbuf b = {0};
-  sb_printf(&b, "# resolved pirf deck%s%s\n", cfg->path ? " from " : "", cfg->path ? cfg->path : "");
+  pirf_sbuf b = {0};
+  pirf_sbuf_printf(&b, "# resolved pirf deck%s%s\n", cfg->path ? " from " : "", cfg->path ? cfg->path : "");
   emit(cfg, &b, "", 0);
   return b.buf;
 }
