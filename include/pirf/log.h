@@ -7,8 +7,7 @@
  * at most every output.progress_s seconds (pirf_progress_set_interval; default 30) plus once at the
  * end, so job logs stay short but a long stage still shows signs of life. pirf_progress_begin,
  * _update and _end are collective over MPI_COMM_WORLD: every rank calls them, the same number of
- * times (the RSS travels in a non-blocking reduction that each update completes and restarts, so an
- * update never waits for a rank more than one update behind). pirf_progress_heartbeat is local and
+ * times (each update reduces the peak RSS over the ranks, one number). pirf_progress_heartbeat is local and
  * may be called anywhere (inside a long step): it prints on rank 0 when the interval has passed. */
 #ifndef PIRF_LOG_H
 #define PIRF_LOG_H
@@ -37,7 +36,6 @@ typedef struct {
   long done;
   double t_start, t_last_print, interval;
   double rss_send, rss_recv, rss_max; /* MiB; rss_max: the largest over the ranks seen so far */
-  MPI_Request req;
 } pirf_progress;
 
 /* The interval between progress lines in seconds (output.progress_s), for progress lines begun
@@ -50,7 +48,7 @@ void pirf_progress_update(pirf_progress *p, long done, const char *extra);
 /* Local: print a line (rank 0) if the interval has passed since the last one; `extra` as above. */
 void pirf_progress_heartbeat(pirf_progress *p, const char *extra);
 void pirf_progress_end(pirf_progress *p, const char *extra);
-/* Collective: end without a line (a stage that stops or fails part way, every rank alike). */
+/* End without a line (a stage that stops or fails part way); nothing is left to complete. */
 void pirf_progress_close(pirf_progress *p);
 /* output.dir/log.txt (rank 0 only; see docs/run-directory.md): while a log file is open, every
  * line printed by pirf_log, pirf_debug, pirf_log_rank (rank 0) and the progress functions, and every

@@ -6,14 +6,13 @@
  *   pirf_stop_requested(comm)  one blocking allreduce; training loops call it after every step.
  *   pirf_stop_poll()           the in-step check, cheap enough to call between U-Net blocks, sampler
  *                              steps or the samples of a batch: every so many poll points (the
- *                              same count on every rank, tuned to a set interval) it completes the
- *                              non-blocking reduction started by the previous exchange and starts
- *                              the next one, so it rarely waits for a peer. Active
+ *                              same count on every rank, tuned to a set interval) one small
+ *                              blocking reduction over the ranks. Active
  *                              only between pirf_stop_arm() and pirf_stop_disarm() (training runs),
  *                              and only meaningful where every rank of the armed communicator
  *                              passes the same sequence of poll points; returns PIRF_STOPPED at
- *                              the same point on every rank once any rank was signalled (one or
- *                              two exchanges after the signal), and from then on.
+ *                              the same point on every rank once any rank was signalled (at the
+ *                              first exchange after the signal), and from then on.
  * A caller that gets PIRF_STOPPED abandons what it was doing and returns it up the stack (without
  * changing parameters or optimizer state); the training run then writes the state of the last
  * completed step and main exits with status 3; rerunning the same command resumes from it.
@@ -34,10 +33,10 @@ int pirf_stop_signal(void);
 double pirf_stop_seconds_since_signal(MPI_Comm comm);
 
 /* Collective over comm: enable pirf_stop_poll() (on a duplicate of comm), exchanging about every
- * `interval` seconds (a stop is seen within about two intervals). `hook`, if not NULL, is called
+ * `interval` seconds (a stop is seen within about one interval). `hook`, if not NULL, is called
  * at every poll point on every rank (the training run's in-step progress line). */
 int pirf_stop_arm(MPI_Comm comm, double interval, void (*hook)(void *), void *ctx);
-/* Collective: complete the reduction in flight and disable polling. */
+/* Collective: disable polling (frees the duplicate communicator). */
 void pirf_stop_disarm(void);
 /* Local: disable polling without completing anything (error paths, where perhaps not every rank
  * gets here; the job ends anyway). */

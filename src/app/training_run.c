@@ -174,7 +174,7 @@ int pirf_training_loop_begin(pirf_training_run *r, const char *unit, long total,
   pirf_progress_begin(&r->prog, r->name, unit, total - done);
   r->have_prog = 1;
   r->t_step = pirf_wtime();
-  /* exchanges 10 times per bound, at most 4 a second: the stop costs ~2 of them plus the write */
+  /* exchanges 10 times per bound, at most 4 a second: the stop costs ~1 of them plus the write */
   double every = r->stop_latency / 10;
   PIRF_TRY(pirf_stop_arm(MPI_COMM_WORLD, every < 0.25 ? every : 0.25, heartbeat, r));
   r->armed = 1;
@@ -234,14 +234,14 @@ int pirf_training_after_step(pirf_training_run *r, long done, const char *extra,
                              int more) {
   pirf_progress_update(&r->prog, done, extra);
   if (ckpt_now) PIRF_TRY(pirf_training_checkpoint(r, r->state));
-  /* a signal is seen within two exchanges, then the state is written */
+  /* a signal is seen at the next exchange, then the state is written */
   const double gap = pirf_stop_poll_max_gap();
-  if (!r->warned && 2 * gap + r->ckpt_seconds > r->stop_latency) {
+  if (!r->warned && gap + r->ckpt_seconds > r->stop_latency) {
     r->warned = 1;
     pirf_log("[%s] warning: a stop may take about %.1f s here (up to %.1f s between stop checks, "
              "%.1f s per checkpoint write), more than run.stop_latency_s = %g; use more ranks or a "
              "smaller %s.micro_batch, or raise the bound and the batch system's grace time\n",
-             r->name, 2 * gap + r->ckpt_seconds, gap, r->ckpt_seconds, r->stop_latency, r->name);
+             r->name, gap + r->ckpt_seconds, gap, r->ckpt_seconds, r->stop_latency, r->name);
   }
   r->t_step = pirf_wtime();
   if (more && pirf_stop_requested(MPI_COMM_WORLD)) return PIRF_STOPPED;

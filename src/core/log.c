@@ -156,7 +156,9 @@ const char *pirf_format_duration(double s, char *buf) {
 }
 
 /* The RSS reduction of progress lines runs on a communicator of its own (made by the first
- * pirf_progress_begin, collectively), so it never matches a collective of the stage. */
+ * pirf_progress_begin, collectively), so it never matches a collective of the stage. It is a
+ * blocking reduction of one number per update (once per optimizer step): cheap, and it leaves
+ * nothing in flight across the stage's own collectives and MPI-IO. */
 static MPI_Comm progress_comm = MPI_COMM_NULL;
 static double progress_interval = 30.0;
 
@@ -187,16 +189,14 @@ static int mpi_up(void) {
   return init && !fin;
 }
 
-/* Complete the reduction in flight (if any) and start the next one. */
-static void progress_exchange(pirf_progress *p, int restart) {
-  if (p->req != MPI_REQUEST_NULL) {
-    MPI_Wait(&p->req, MPI_STATUS_IGNORE);
-    if (p->rss_recv > p->rss_max) p->rss_max = p->rss_recv;
-  }
+/* This rank's peak RSS, and (`reduce`: collectively) the largest over the ranks. */
+static void progress_exchange(pirf_progress *p, int reduce) {
   p->rss_send = pirf_rss_peak_mib();
   if (p->rss_send > p->rss_max) p->rss_max = p->rss_send;
-  if (restart && progress_comm != MPI_COMM_NULL)
-    MPI_Iallreduce(&p->rss_send, &p->rss_recv, 1, MPI_DOUBLE, MPI_MAX, progress_comm, &p->req);
+  if (reduce && progress_comm != MPI_COMM_NULL) {
+    MPI_Allreduce(&p->rss_send, &p->rss_recv, 1, MPI_DOUBLE, MPI_MAX, progress_comm);
+    if (p->rss_recv > p->rss_max) p->rss_max = p->rss_recv;
+  }
 }
 
 void pirf_progress_begin(pirf_progress *p, const char *label, const char *unit, long total) {
@@ -208,7 +208,6 @@ void pirf_progress_begin(pirf_progress *p, const char *label, const char *unit, 
   p->t_last_print = p->t_start;
   p->interval = progress_interval;
   p->rss_max = p->rss_recv = 0;
-  p->req = MPI_REQUEST_NULL;
   if (mpi_up() && progress_comm == MPI_COMM_NULL) MPI_Comm_dup(MPI_COMM_WORLD, &progress_comm);
   progress_exchange(p, 1);
 }
@@ -245,6 +244,4 @@ void pirf_progress_end(pirf_progress *p, const char *extra) {
   progress_print(p, extra, 1);
 }
 
-void pirf_progress_close(pirf_progress *p) {
-  if (p->req != MPI_REQUEST_NULL) MPI_Wait(&p->req, MPI_STATUS_IGNORE);
-}
+void pirf_progress_close(pirf_progress *p) { (void)p; }

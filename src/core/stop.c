@@ -46,28 +46,29 @@ double pirf_stop_seconds_since_signal(MPI_Comm comm) {
   return s;
 }
 
-/* The armed poll. Exchanges (one reduction of {stop flag, peak RSS, -polls to skip} in flight at a
- * time, on a communicator of its own so that it never matches another collective) happen only
- * every `skip` poll points, where `skip` comes out of the previous exchange (the smallest wish over
- * the ranks, each rank wishing for about `interval` seconds between exchanges): every rank skips
- * the same count, so the exchanges and the verdict stay collective, and a tiny network with
- * thousands of poll points a second pays for a few exchanges a second only. */
+/* The armed poll. Exchanges (one blocking reduction of {stop flag, peak RSS, -polls to skip}, on
+ * a communicator of its own so that it never matches another collective) happen only every `skip`
+ * poll points, where `skip` comes out of the previous exchange (the smallest wish over the ranks,
+ * each rank wishing for about `interval` seconds between exchanges): every rank skips the same
+ * count, so the exchanges and the verdict stay collective, and a tiny network with thousands of
+ * poll points a second pays for a few exchanges a second only.
+ * The reduction is blocking on purpose: an exchange costs one small allreduce a few times a second,
+ * and ranks that wait for each other at every optimizer step lose nothing by meeting there too,
+ * whereas a non-blocking reduction left in flight across the step's own collectives (and the
+ * MPI-IO of checkpoint writes) depends on how the MPI library progresses it. */
 static struct {
   MPI_Comm comm;
-  MPI_Request req;
   double send[3], recv[3];
   int agreed;
   double rss, last, max_gap, interval, t_exchange, t_poll, max_step;
   long count, skip, since;
   void (*hook)(void *);
   void *ctx;
-} poll = {MPI_COMM_NULL, MPI_REQUEST_NULL, {0, 0, 0}, {0, 0, 0}, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL,
-          NULL};
+} poll = {MPI_COMM_NULL, {0, 0, 0}, {0, 0, 0}, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, NULL, NULL};
 
 int pirf_stop_arm(MPI_Comm comm, double interval, void (*hook)(void *), void *ctx) {
   pirf_stop_disarm();
   PIRF_MPI(MPI_Comm_dup(comm, &poll.comm));
-  poll.req = MPI_REQUEST_NULL;
   poll.agreed = 0;
   poll.rss = 0;
   poll.max_gap = 0;
@@ -83,7 +84,6 @@ int pirf_stop_arm(MPI_Comm comm, double interval, void (*hook)(void *), void *ct
 
 void pirf_stop_disarm(void) {
   if (poll.comm == MPI_COMM_NULL) return;
-  if (poll.req != MPI_REQUEST_NULL) MPI_Wait(&poll.req, MPI_STATUS_IGNORE);
   if (poll.agreed) pirf_error_set_trace(1);
   MPI_Comm_free(&poll.comm);
   poll.comm = MPI_COMM_NULL;
@@ -92,7 +92,6 @@ void pirf_stop_disarm(void) {
 
 void pirf_stop_abandon(void) {
   poll.comm = MPI_COMM_NULL;
-  poll.req = MPI_REQUEST_NULL;
   poll.hook = NULL;
 }
 
@@ -114,20 +113,7 @@ int pirf_stop_poll(void) {
   const double now = pirf_wtime();
   if (now - poll.last > poll.max_gap) poll.max_gap = now - poll.last;
   poll.last = now;
-  long next = 1;
-  if (poll.req != MPI_REQUEST_NULL) {
-    /* every rank waits for the same reduction at the same poll point: the same verdict */
-    MPI_Wait(&poll.req, MPI_STATUS_IGNORE);
-    if (poll.recv[1] > poll.rss) poll.rss = poll.recv[1];
-    if (poll.recv[0] > 0) {
-      poll.agreed = 1;
-      pirf_error_set_trace(0); /* PIRF_STOPPED on its way up is no error: no "called from" lines */
-      return PIRF_STOPPED;
-    }
-    next = (long)-poll.recv[2];
-  }
-  poll.skip = next < 1 ? 1 : next;
-  /* this rank's wish for the gap after the next exchange: `interval` seconds of poll points */
+  /* this rank's wish for the gap after this exchange: `interval` seconds of poll points */
   const double dt = now - poll.t_exchange;
   double wish = dt > 0 ? (double)poll.since * poll.interval / dt : 1.0;
   /* at most twice the last stretch (a rate measured over a few fast poll points says little), and
@@ -141,7 +127,16 @@ int pirf_stop_poll(void) {
   poll.send[0] = stop_signal != 0;
   poll.send[1] = pirf_rss_peak_mib();
   poll.send[2] = -(double)(long)wish;
-  MPI_Iallreduce(poll.send, poll.recv, 3, MPI_DOUBLE, MPI_MAX, poll.comm, &poll.req);
+  /* every rank reduces at the same poll point: the same verdict and the same next count */
+  MPI_Allreduce(poll.send, poll.recv, 3, MPI_DOUBLE, MPI_MAX, poll.comm);
+  if (poll.recv[1] > poll.rss) poll.rss = poll.recv[1];
+  if (poll.recv[0] > 0) {
+    poll.agreed = 1;
+    pirf_error_set_trace(0); /* PIRF_STOPPED on its way up is no error: no "called from" lines */
+    return PIRF_STOPPED;
+  }
+  const long next = (long)-poll.recv[2];
+  poll.skip = next < 1 ? 1 : next;
   if (poll.hook) poll.hook(poll.ctx);
   return 0;
 }

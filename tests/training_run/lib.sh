@@ -7,7 +7,7 @@ export OMPI_MCA_hwloc_base_binding_policy=none OPENBLAS_NUM_THREADS=1
 # Open MPI 4.1's mpiexec, itself sent SIGTERM, passes TERM on to its ranks about 1.6 T later and
 # SIGKILLs them about T after that (T = odls_base_sigkill_timeout, default 1 s); it also waits
 # about 2 T before exiting once a rank exits non-zero. docs/pretrain.md: T = run.stop_latency_s/3.
-export OMPI_MCA_odls_base_sigkill_timeout=${OMPI_MCA_odls_base_sigkill_timeout:-2}
+export OMPI_MCA_odls_base_sigkill_timeout=2
 T=$OMPI_MCA_odls_base_sigkill_timeout
 work=$(mktemp -d "${name}.XXXXXX")
 trap 'rm -rf "$work"' EXIT
