@@ -11,7 +11,8 @@ packages=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin petsc-dev 
           libopenblas-dev libyaml-dev libfftw3-dev libfftw3-mpi-dev librandom123-dev hdf5-tools
           python3-numpy python3-h5py python3-matplotlib python3-yaml
           python3-paraview  # VTK's XDMF reader for the sidecar test (python3-vtk9 has none)
-          slurmctld slurmd slurm-client)  # the last three: the job-script test's private SLURM
+          slurmctld slurmd slurm-client  # the job-script test's private SLURM
+          procps gdb)  # pgrep for the tests that signal ranks; backtraces of a hung test's ranks
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,7 +1,7 @@
 # `pirf bench`: the whole-network rows run on a tiny network and report FLOP rates and memory
 # (a smoke test: the figures themselves depend on the machine; docs/performance.md has them).
 add_test(NAME bench_network_rows_report_rate_and_memory
-         COMMAND ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} 2 $<TARGET_FILE:pirf> bench
+         COMMAND ${PIRF_TEST_MPIEXEC} ${MPIEXEC_NUMPROC_FLAG} 2 $<TARGET_FILE:pirf> bench
                  ${CMAKE_SOURCE_DIR}/input/quickstart.yaml grid.resolution=16 model.channels=8
                  model.channel_mult=[1,2] model.num_blocks=1 model.attn_resolutions=[8]
                  parallel.tiles=[2,1] -bench_conv 0 -bench_reps 1)

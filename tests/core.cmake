@@ -12,7 +12,7 @@ set(PIRF_DECKS ${CMAKE_SOURCE_DIR}/tests/decks)
 function(pirf_expect_error name rc regex np)
   add_test(NAME deck_error_${name}
            COMMAND ${PIRF_EXPECT} ${rc} ${regex} --
-                   ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} ${np} $<TARGET_FILE:pirf> ${ARGN}
+                   ${PIRF_TEST_MPIEXEC} ${MPIEXEC_NUMPROC_FLAG} ${np} $<TARGET_FILE:pirf> ${ARGN}
            WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
   set_tests_properties(deck_error_${name} PROPERTIES ENVIRONMENT "${PIRF_TEST_ENV}" PROCESSORS ${np}
                        TIMEOUT 60 LABELS deck)

@@ -9,7 +9,7 @@ foreach(cases ${PIRF_CORPUS_GROUPS})
              COMMAND bash ${CMAKE_SOURCE_DIR}/tests/corpus/run.sh ${group} ${np} $<TARGET_FILE:pirf>
              WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
     set_tests_properties(corpus_${group}_np${np} PROPERTIES
-                         ENVIRONMENT "${PIRF_TEST_ENV};MPIEXEC=${MPIEXEC_EXECUTABLE}"
+                         ENVIRONMENT "${PIRF_TEST_ENV};MPIEXEC=${PIRF_TEST_MPIEXEC}"
                          PROCESSORS ${np} TIMEOUT 1500 LABELS corpus)
   endforeach()
 endforeach()

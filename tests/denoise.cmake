@@ -8,14 +8,14 @@ target_link_libraries(denoise_case PRIVATE pirfcore)
 
 set(PIRF_DENOISE_DIR ${CMAKE_BINARY_DIR}/denoise_files)
 add_test(NAME denoise_fixture_files
-         COMMAND ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} 1 $<TARGET_FILE:denoise_case> make
+         COMMAND ${PIRF_TEST_MPIEXEC} ${MPIEXEC_NUMPROC_FLAG} 1 $<TARGET_FILE:denoise_case> make
                  ${PIRF_DENOISE_DIR})
 set_tests_properties(denoise_fixture_files PROPERTIES FIXTURES_SETUP denoise_files
                      ENVIRONMENT "${PIRF_TEST_ENV}" TIMEOUT 60 LABELS "model")
 
 add_test(NAME denoise_matches_direct_evaluation_at_1_2_4_ranks
          COMMAND bash ${CMAKE_SOURCE_DIR}/tests/denoise/test_denoise.sh $<TARGET_FILE:pirf>
-                 ${MPIEXEC_EXECUTABLE} $<TARGET_FILE:denoise_case> ${PIRF_DENOISE_DIR}
+                 ${PIRF_TEST_MPIEXEC} $<TARGET_FILE:denoise_case> ${PIRF_DENOISE_DIR}
          WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
 set_tests_properties(denoise_matches_direct_evaluation_at_1_2_4_ranks PROPERTIES
                      FIXTURES_REQUIRED denoise_files TIMEOUT 120 PROCESSORS 4 LABELS "model")
@@ -25,7 +25,7 @@ set(D ${PIRF_DENOISE_DIR})
 function(pirf_denoise_error name regex np)
   add_test(NAME denoise_error_${name}
            COMMAND bash ${CMAKE_SOURCE_DIR}/tests/expect_error.sh 2 ${regex} --
-                   ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} ${np} $<TARGET_FILE:pirf> denoise
+                   ${PIRF_TEST_MPIEXEC} ${MPIEXEC_NUMPROC_FLAG} ${np} $<TARGET_FILE:pirf> denoise
                    ${ARGN}
            WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
   set_tests_properties(denoise_error_${name} PROPERTIES FIXTURES_REQUIRED denoise_files

@@ -9,7 +9,7 @@ function(pirf_generate_resume_test name np)
   set_tests_properties(${name} PROPERTIES ENVIRONMENT "${PIRF_TEST_ENV}" PROCESSORS ${np}
                        TIMEOUT 400 LABELS generate)
 endfunction()
-set(GR_BIN $<TARGET_FILE:pirf> ${MPIEXEC_EXECUTABLE} ${CMAKE_SOURCE_DIR})
+set(GR_BIN $<TARGET_FILE:pirf> ${PIRF_TEST_MPIEXEC} ${CMAKE_SOURCE_DIR})
 pirf_generate_resume_test(generate_resumes_bit_identically_after_random_stops_np1 1
                           resume ${GR_BIN} 1 [1,1])
 # two data groups of one rank each

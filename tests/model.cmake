@@ -29,7 +29,7 @@ foreach(case "darcy;128;decoder 128x128 +11,226,370.*total +54,410,882"
   list(GET case 1 res)
   list(GET case 2 regex)
   add_test(NAME pirf_info_prints_edm_counts_${pde}
-           COMMAND ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} 1 $<TARGET_FILE:pirf> info /dev/null
+           COMMAND ${PIRF_TEST_MPIEXEC} ${MPIEXEC_NUMPROC_FLAG} 1 $<TARGET_FILE:pirf> info /dev/null
                    pde.name=${pde} grid.resolution=${res})
   set_tests_properties(pirf_info_prints_edm_counts_${pde} PROPERTIES ENVIRONMENT "${PIRF_TEST_ENV}"
                        PASS_REGULAR_EXPRESSION "${regex}" LABELS model TIMEOUT 60)

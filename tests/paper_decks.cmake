@@ -5,7 +5,7 @@
 function(pirf_paper_deck name info_np run_np)
   add_test(NAME paper_deck_${name}
            COMMAND bash ${CMAKE_SOURCE_DIR}/tests/paper_decks/smoke.sh $<TARGET_FILE:pirf>
-                   ${MPIEXEC_EXECUTABLE} ${CMAKE_SOURCE_DIR} ${name} ${info_np} ${run_np} ${ARGN}
+                   ${PIRF_TEST_MPIEXEC} ${CMAKE_SOURCE_DIR} ${name} ${info_np} ${run_np} ${ARGN}
            WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
   set(np ${run_np})
   if(info_np GREATER np)

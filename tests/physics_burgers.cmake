@@ -18,7 +18,7 @@ foreach(layout "1;1;1" "2;2;1" "4;2;2")
   list(GET layout 1 tx)
   list(GET layout 2 ty)
   add_test(NAME burgers_generate_np${np}
-           COMMAND ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} ${np} $<TARGET_FILE:pirf> generate
+           COMMAND ${PIRF_TEST_MPIEXEC} ${MPIEXEC_NUMPROC_FLAG} ${np} $<TARGET_FILE:pirf> generate
                    ${CMAKE_SOURCE_DIR}/input/burgers_quickstart.yaml data.samples=24 data.chunk=8
                    "parallel.tiles=[${tx},${ty}]" data.path=${BURGERS_GEN_DIR}/burgers_np${np}.h5
                    output.verbosity=0

@@ -38,7 +38,7 @@ foreach(layout ${DARCY_LAYOUTS})
   list(GET parts 2 tag)
   list(GET parts 3 utol)
   add_test(NAME darcy_generate_${tag}
-           COMMAND ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} ${np} $<TARGET_FILE:pirf>
+           COMMAND ${PIRF_TEST_MPIEXEC} ${MPIEXEC_NUMPROC_FLAG} ${np} $<TARGET_FILE:pirf>
                    generate ${DARCY_DECK} parallel.tiles=[${tiles}]
                    data.path=${CMAKE_BINARY_DIR}/darcy_test/${tag}.h5
            WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
@@ -57,21 +57,21 @@ endforeach()
 # User errors: one clear message naming the key, exit status 2; a solve that does not converge
 # is an error naming what to change (here forced with a 2-iteration limit), never a silent sample.
 add_test(NAME darcy_rejects_a_low_not_below_a_high
-         COMMAND ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} 2 $<TARGET_FILE:pirf> generate
+         COMMAND ${PIRF_TEST_MPIEXEC} ${MPIEXEC_NUMPROC_FLAG} 2 $<TARGET_FILE:pirf> generate
                  ${DARCY_DECK} pde.darcy.a_low=12 pde.darcy.a_high=3
                  data.path=${CMAKE_BINARY_DIR}/darcy_test/bad_a.h5)
 set_tests_properties(darcy_rejects_a_low_not_below_a_high PROPERTIES
                      ENVIRONMENT "${PIRF_TEST_ENV}" PROCESSORS 2 TIMEOUT 60
                      PASS_REGULAR_EXPRESSION "pde.darcy.a_low \\(12\\) must be smaller than pde.darcy.a_high")
 add_test(NAME darcy_reports_unconverged_solve
-         COMMAND ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} 1 $<TARGET_FILE:pirf> generate
+         COMMAND ${PIRF_TEST_MPIEXEC} ${MPIEXEC_NUMPROC_FLAG} 1 $<TARGET_FILE:pirf> generate
                  ${DARCY_DECK} data.path=${CMAKE_BINARY_DIR}/darcy_test/unconverged.h5
                  -darcy_ksp_max_it 2)
 set_tests_properties(darcy_reports_unconverged_solve PROPERTIES
                      ENVIRONMENT "${PIRF_TEST_ENV}" PROCESSORS 1 TIMEOUT 60
                      PASS_REGULAR_EXPRESSION "Darcy solve did not converge.*pde.solver_rtol")
 add_test(NAME darcy_rejects_tiles_narrower_than_the_stencil
-         COMMAND ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} 4 $<TARGET_FILE:pirf> generate
+         COMMAND ${PIRF_TEST_MPIEXEC} ${MPIEXEC_NUMPROC_FLAG} 4 $<TARGET_FILE:pirf> generate
                  ${DARCY_DECK} grid.resolution=8 model.channel_mult=[1] parallel.tiles=[4,1]
                  data.path=${CMAKE_BINARY_DIR}/darcy_test/narrow.h5)
 set_tests_properties(darcy_rejects_tiles_narrower_than_the_stencil PROPERTIES

@@ -18,7 +18,7 @@ foreach(layout "1;1;1" "2;2;1" "4;2;2" "2;1;1")
   list(GET layout 2 ty)
   set(name kolmogorov_generate_np${np}_tiles${tx}x${ty})
   add_test(NAME ${name}
-           COMMAND ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} ${np} $<TARGET_FILE:pirf>
+           COMMAND ${PIRF_TEST_MPIEXEC} ${MPIEXEC_NUMPROC_FLAG} ${np} $<TARGET_FILE:pirf>
                    ${KOLMO_GEN_ARGS} grid.resolution=32 parallel.tiles=[${tx},${ty}]
                    data.path=kolmogorov_test/gen_${np}_${tx}x${ty}.h5
            WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
@@ -36,7 +36,7 @@ endforeach()
 
 # The user error of `pirf generate` itself: exit code 2 and a message naming both keys.
 add_test(NAME kolmogorov_generate_rejects_indivisible_grid
-         COMMAND ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} 4 $<TARGET_FILE:pirf>
+         COMMAND ${PIRF_TEST_MPIEXEC} ${MPIEXEC_NUMPROC_FLAG} 4 $<TARGET_FILE:pirf>
                  ${KOLMO_GEN_ARGS} grid.resolution=34 parallel.tiles=[2,2]
                  model.channel_mult=[1] data.path=kolmogorov_test/never.h5
          WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
@@ -52,7 +52,7 @@ foreach(layout "1;1;1" "4;1;4")
   list(GET layout 2 ty)
   set(name kolmogorov_generate_r40_np${np}_tiles${tx}x${ty})
   add_test(NAME ${name}
-           COMMAND ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} ${np} $<TARGET_FILE:pirf>
+           COMMAND ${PIRF_TEST_MPIEXEC} ${MPIEXEC_NUMPROC_FLAG} ${np} $<TARGET_FILE:pirf>
                    ${KOLMO_GEN_ARGS} grid.resolution=40 model.channel_mult=[2,2,2]
                    parallel.tiles=[${tx},${ty}] data.path=kolmogorov_test/r40_${np}_${tx}x${ty}.h5
            WORKING_DIRECTORY ${CMAKE_BINARY_DIR})

@@ -31,7 +31,7 @@ foreach(pde poisson helmholtz)
     list(GET parts 1 tiles)
     set(name ${pde}_generate_np${np})
     add_test(NAME ${name}
-             COMMAND ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} ${np} $<TARGET_FILE:pirf> generate
+             COMMAND ${PIRF_TEST_MPIEXEC} ${MPIEXEC_NUMPROC_FLAG} ${np} $<TARGET_FILE:pirf> generate
                      ${CMAKE_SOURCE_DIR}/input/${pde}_quickstart.yaml data.samples=24 data.chunk=5
                      parallel.tiles=${tiles} data.path=generated/${name}.h5
              WORKING_DIRECTORY ${CMAKE_BINARY_DIR})

@@ -5,7 +5,7 @@ target_include_directories(pretrain_loss_eval PRIVATE ${CMAKE_SOURCE_DIR}/tests)
 target_link_libraries(pretrain_loss_eval PRIVATE pirfcore)
 add_test(NAME pretrain_lowers_the_edm_loss
          COMMAND bash ${CMAKE_SOURCE_DIR}/tests/pretrain/test_pretrain_lowers_loss.sh
-                 $<TARGET_FILE:pirf> ${MPIEXEC_EXECUTABLE} ${CMAKE_SOURCE_DIR}
+                 $<TARGET_FILE:pirf> ${PIRF_TEST_MPIEXEC} ${CMAKE_SOURCE_DIR}
                  $<TARGET_FILE:pretrain_loss_eval>
          WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
 set_tests_properties(pretrain_lowers_the_edm_loss PROPERTIES TIMEOUT 120 PROCESSORS 2
@@ -20,7 +20,7 @@ set(PTINY grid.resolution=16 model.channel_mult=[1,2] model.num_blocks=1 model.a
 function(pirf_pretrain_error name regex np)
   add_test(NAME pretrain_error_${name}
            COMMAND bash ${CMAKE_SOURCE_DIR}/tests/expect_error.sh 2 ${regex} --
-                   ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} ${np} $<TARGET_FILE:pirf> pretrain
+                   ${PIRF_TEST_MPIEXEC} ${MPIEXEC_NUMPROC_FLAG} ${np} $<TARGET_FILE:pirf> pretrain
                    ${PQ} ${ARGN}
            WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
   set_tests_properties(pretrain_error_${name} PROPERTIES FIXTURES_REQUIRED denoise_files

@@ -4,7 +4,7 @@
 # part of pirf). Without torch they report SKIP (exit 77): ctest counts them as skipped.
 add_test(NAME edm_weights_both_ways
          COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/pytorch/test_edm_weights.py
-                 $<TARGET_FILE:pirf> $<TARGET_FILE:make_checkpoint> ${MPIEXEC_EXECUTABLE}
+                 $<TARGET_FILE:pirf> $<TARGET_FILE:make_checkpoint> ${PIRF_TEST_MPIEXEC}
                  ${CMAKE_SOURCE_DIR}
          WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
 set_tests_properties(edm_weights_both_ways PROPERTIES TIMEOUT 600 PROCESSORS 2 SKIP_RETURN_CODE 77
@@ -16,7 +16,7 @@ set_tests_properties(edm_crosscheck_float64 PROPERTIES TIMEOUT 300 SKIP_RETURN_C
                      LABELS pytorch)
 add_test(NAME pytorch_doc_snippets_run
          COMMAND /usr/bin/python3 ${CMAKE_SOURCE_DIR}/tests/pytorch/test_doc_snippets.py
-                 $<TARGET_FILE:pirf> $<TARGET_FILE:make_checkpoint> ${MPIEXEC_EXECUTABLE}
+                 $<TARGET_FILE:pirf> $<TARGET_FILE:make_checkpoint> ${PIRF_TEST_MPIEXEC}
                  ${CMAKE_SOURCE_DIR}
          WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
 set_tests_properties(pytorch_doc_snippets_run PROPERTIES TIMEOUT 600 PROCESSORS 2

@@ -7,13 +7,13 @@ target_include_directories(make_checkpoint PRIVATE ${CMAKE_SOURCE_DIR}/tests)
 target_link_libraries(make_checkpoint PRIVATE pirfcore)
 add_test(NAME sampler_output_is_rank_layout_invariant
          COMMAND bash ${CMAKE_SOURCE_DIR}/tests/sample/test_sample_layouts.sh $<TARGET_FILE:pirf>
-                 $<TARGET_FILE:make_checkpoint> ${MPIEXEC_EXECUTABLE} ${CMAKE_SOURCE_DIR}
+                 $<TARGET_FILE:make_checkpoint> ${PIRF_TEST_MPIEXEC} ${CMAKE_SOURCE_DIR}
          WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
 set_tests_properties(sampler_output_is_rank_layout_invariant PROPERTIES TIMEOUT 120 PROCESSORS 4
                      LABELS diffusion)
 add_test(NAME evaluate_writes_json_and_table
          COMMAND bash ${CMAKE_SOURCE_DIR}/tests/sample/test_evaluate.sh $<TARGET_FILE:pirf>
-                 $<TARGET_FILE:make_checkpoint> ${MPIEXEC_EXECUTABLE} ${CMAKE_SOURCE_DIR}
+                 $<TARGET_FILE:make_checkpoint> ${PIRF_TEST_MPIEXEC} ${CMAKE_SOURCE_DIR}
          WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
 set_tests_properties(evaluate_writes_json_and_table PROPERTIES TIMEOUT 120 PROCESSORS 2
                      LABELS diffusion)

@@ -9,7 +9,7 @@ foreach(t IN ITEMS stop_pretrain stop_finetune)
   endif()
   add_test(NAME ${name}
            COMMAND bash ${CMAKE_SOURCE_DIR}/tests/training_run/test_${t}.sh $<TARGET_FILE:pirf>
-                   ${MPIEXEC_EXECUTABLE} ${CMAKE_SOURCE_DIR}
+                   ${PIRF_TEST_MPIEXEC} ${CMAKE_SOURCE_DIR}
            WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
   set_tests_properties(${name} PROPERTIES TIMEOUT 900 PROCESSORS 2 LABELS training
                        PASS_REGULAR_EXPRESSION "${t}: [1-9][0-9]* passed, 0 failed")
@@ -18,7 +18,7 @@ foreach(np IN ITEMS 1 2 4)
   set(name training_run_log_survives_sigkill_and_nonfinite_steps_stop_np${np})
   add_test(NAME ${name}
            COMMAND bash ${CMAKE_SOURCE_DIR}/tests/training_run/test_log_and_guard.sh
-                   $<TARGET_FILE:pirf> ${MPIEXEC_EXECUTABLE} ${CMAKE_SOURCE_DIR} ${np}
+                   $<TARGET_FILE:pirf> ${PIRF_TEST_MPIEXEC} ${CMAKE_SOURCE_DIR} ${np}
            WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
   set_tests_properties(${name} PROPERTIES TIMEOUT 600 PROCESSORS ${np} LABELS training
                        PASS_REGULAR_EXPRESSION "log_and_guard: [1-9][0-9]* passed, 0 failed")

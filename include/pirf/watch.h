@@ -6,7 +6,9 @@
  * size over the ranks. Inside a round, long computations (a PDE's spin-up, a chunk of solves) call
  * pirf_watch_poll() between units of work over the communicator of the ranks that do that work
  * together (a data group's space communicator): it stops the group within one unit of work, so the
- * stop latency is one unit (a sample, an integrator frame), not one round.
+ * stop latency is one unit (a sample, an integrator frame), not one round. Sampling polls inside
+ * its network evaluations instead (pirf_stop_poll, armed on the group's space communicator), with
+ * pirf_watch_heartbeat as the poll's hook for the progress lines of a long batch.
  *
  * Both print a progress line on world rank 0 at most every `interval` seconds (output.progress_s):
  * done/total, rate and ETA over the work done in this run, the largest RSS per rank (over the
@@ -37,6 +39,8 @@ int pirf_watch_poll(pirf_watch *w, MPI_Comm comm, const char *note);
 /* Collective over the world: `done` units are complete. PIRF_STOPPED when any rank has been
  * signalled, else 0; prints a progress line (with `note`, may be NULL) when one is due. */
 int pirf_watch_round(pirf_watch *w, MPI_Comm world, long done, const char *note);
+/* Local: a progress line with `note` (rank 0) when one is due; no communication. */
+void pirf_watch_heartbeat(pirf_watch *w, const char *note);
 /* The closing line (rank 0). */
 void pirf_watch_end(pirf_watch *w, const char *extra);
 

@@ -122,6 +122,22 @@ static int batch_outputs(pirf_physics *ph, int B, sampler_mem *m, int batch) {
   return 0;
 }
 
+/* The in-batch progress line (pirf_stop_arm's hook, called at every poll point on every rank;
+ * prints on rank 0 when output.progress_s has passed since the last line). */
+typedef struct {
+  pirf_watch *w;
+  double t_batch;
+  long first;
+} batch_watch;
+
+static void batch_heartbeat(void *ctx) {
+  batch_watch *hb = ctx;
+  char note[96];
+  snprintf(note, sizeof note, "batch from sample %ld in progress for %.0f s", hb->first,
+           pirf_wtime() - hb->t_batch);
+  pirf_watch_heartbeat(hb->w, note);
+}
+
 static int run(const pirf_config *cfg, const pirf_decomp *dc, pirf_physics *ph,
                const pirf_unet *net, const float *params, const pirf_sample_opts *o,
                pirf_fidelity *fid, pirf_sample_stats *st, sampler_mem *m) {
@@ -156,11 +172,15 @@ static int run(const pirf_config *cfg, const pirf_decomp *dc, pirf_physics *ph,
   pirf_watch w;
   pirf_watch_begin(&w, o->label ? o->label : "sample", "samples", o->samples, 0,
                    pirf_cfg_real(cfg, "output.progress_s"));
+  batch_watch hb = {&w, 0, 0};
+  /* as the training runs: 10 exchanges per bound, at most 4 a second */
+  const double poll_interval = fmin(pirf_cfg_real(cfg, "run.stop_latency_s") / 10, 0.25);
+  int abandoned = 0; /* this group left a batch on a stop request */
   for (long r = 0; r < rounds; r++) {
     const long k = r * dc->ndata + dc->group;
     const long first = k < nbatch ? k * B : 0;
-    const int count = k < nbatch ? (int)(o->samples - first < B ? o->samples - first : B) : 0;
     double t0 = pirf_wtime();
+    int count = k < nbatch ? (int)(o->samples - first < B ? o->samples - first : B) : 0;
     if (count > 0) {
       pirf_edm_denoiser d;
       pirf_edm_denoiser_init(&d, net, m->work, params, count, (size_t)count * C * plane);
@@ -169,7 +189,22 @@ static int run(const pirf_config *cfg, const pirf_decomp *dc, pirf_physics *ph,
       /* x-only vjps: no parameter gradient (grad = NULL, empty range) */
       latents(dc, o->seed, first, count, C, sigma[0], m->x);
       pirf_guidance_cost c = {0, 0, 0};
-      PIRF_TRY(pirf_guided_sample(&d.base, ph, count, sigma, N, &o->g, m->x, m->scratch, &c));
+      /* A stop inside the batch: the group's ranks poll between U-Net blocks (they all run the same
+       * evaluations; groups with nothing left to sample poll nowhere, so the poll is the group's),
+       * abandon the batch together, and join the world's verdict at the end of the round below
+       * with nothing to write. A batch at 128^2 takes minutes: this keeps the stop within
+       * run.stop_latency_s, and the batch's progress lines show it is alive. */
+      PIRF_TRY(pirf_stop_arm(dc->space, poll_interval, batch_heartbeat, &hb));
+      hb.t_batch = pirf_wtime();
+      hb.first = first;
+      int e = pirf_guided_sample(&d.base, ph, count, sigma, N, &o->g, m->x, m->scratch, &c);
+      if (e == 0 || e == PIRF_STOPPED) pirf_stop_disarm();
+      else pirf_stop_abandon();
+      if (e == PIRF_STOPPED) { /* the samples are abandoned; the round goes on empty */
+        count = 0;
+        abandoned = 1;
+      }
+      else PIRF_TRY(e);
       cost = c;
     }
     t_sample += pirf_wtime() - t0;
@@ -200,8 +235,11 @@ static int run(const pirf_config *cfg, const pirf_decomp *dc, pirf_physics *ph,
     int e = pirf_watch_round(&w, dc->world, done < o->samples ? done : o->samples,
                              count > 0 ? extra : NULL);
     if (e == PIRF_STOPPED) {
+      /* the samples finished when the stop came: this round's too unless a group abandoned its batch */
+      long kept = abandoned ? r * dc->ndata * (long)B : done;
+      PIRF_MPI(MPI_Allreduce(MPI_IN_PLACE, &kept, 1, MPI_LONG, MPI_MIN, dc->world));
       pirf_log("[%s] stopped on signal %d after %ld of %ld samples%s%s%s; a rerun starts again\n",
-               w.label, w.signal, done < o->samples ? done : o->samples, o->samples,
+               w.label, w.signal, kept < o->samples ? kept : o->samples, o->samples,
                m->have_file ? "; deleting " : "", m->have_file ? m->sf.ds.partial : "",
                m->have_file ? " (nothing is kept)" : "");
       return e;

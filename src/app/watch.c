@@ -69,6 +69,10 @@ int pirf_watch_round(pirf_watch *w, MPI_Comm world, long done, const char *note)
   return 0;
 }
 
+void pirf_watch_heartbeat(pirf_watch *w, const char *note) {
+  if (pirf_wtime() - w->t_last >= w->interval && w->done < w->total) print_line(w, note, 0);
+}
+
 void pirf_watch_end(pirf_watch *w, const char *extra) {
   w->done = w->total;
   print_line(w, extra, 1);

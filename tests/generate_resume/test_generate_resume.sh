@@ -218,6 +218,23 @@ term)
       check "$stage, TERM to a rank: no .partial left" "[ -z \"\$(find . -name '*.partial')\" ]"
     fi
   done
+  # a stop inside one long sampling batch (the batch holds every sample and takes many times
+  # run.stop_latency_s): the ranks leave it at the next poll between U-Net blocks, status 3,
+  # within the bound (plus start-up slack), nothing written; its progress lines show the batch
+  start "$np" batch.txt sample "$qdeck" $common sample.samples=8 sample.batch=8 sample.steps=3000 \
+    sample.output=o/s.h5 output.progress_s=0.3 run.stop_latency_s=1
+  wait_for batch.txt "batch from sample 0 in progress"; t0=$(now)
+  kill -USR1 "$(cat pid.0)"; wait_for batch.txt "stopped on signal"; t1=$(now)
+  wait "$job"; rc=$?
+  # from the signal to pirf's stop line (mpiexec itself takes seconds more to exit on status 3)
+  lat=$($py -c "print(round($t1 - $t0, 2))")
+  echo "sample, USR1 inside a batch: stop line $lat s after the signal (run.stop_latency_s = 1)"
+  check "sample, USR1 inside a batch: status 3" "[ $rc = 3 ] || { cat batch.txt; false; }"
+  check "sample, USR1 inside a batch: the batch was abandoned" \
+    "grep -q 'stopped on signal 10 after 0 of 8 samples' batch.txt || { cat batch.txt; false; }"
+  check "sample, USR1 inside a batch: within 1 s + 2 s of slack (took $lat s)" \
+    "$py -c 'import sys; sys.exit(0 if $lat < 3 else 1)'"
+  check "sample, USR1 inside a batch: nothing left" "[ ! -e o/s.h5 ] && [ -z \"\$(find . -name '*.partial')\" ]"
   # evaluate stopped while it generates its held-out data: no holdout.h5(.partial) is left
   rm -f o/holdout.h5* o/evaluation.json
   start "$np" hold.txt evaluate "$qdeck" $common $eargs evaluate.holdout_samples=400000 data.chunk=64
