@@ -6,4 +6,4 @@ add_test(NAME finetune_command_resume_layouts_and_errors
                  ${PIRF_TEST_MPIEXEC} ${CMAKE_SOURCE_DIR}
          WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
 set_tests_properties(finetune_command_resume_layouts_and_errors PROPERTIES TIMEOUT 200 PROCESSORS 2
-                     LABELS finetune)
+                     LABELS finetune ENVIRONMENT "${PIRF_TEST_ENV}")

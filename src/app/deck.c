@@ -38,8 +38,9 @@ const pirf_cfg_spec pirf_app_schema[] = {
     {"output.progress_s", PIRF_CFG_REAL, "30", 0.01, 1e6, 0, 0, NULL,
      "seconds between progress lines (rate, ETA, RSS), also inside a long training step"},
     {"run.stop_latency_s", PIRF_CFG_REAL, "30", 0.1, 1e6, 0, 0, NULL,
-     "seconds within which a training stage stops with a checkpoint after SIGTERM/USR1/USR2; "
-     "pirf warns when its steps cannot keep this bound (see docs/pretrain.md)"},
+     "seconds within which a training stage stops with a checkpoint after SIGTERM/USR1/USR2 "
+     "(sample and evaluate stop inside a batch within it too); pirf warns when its steps cannot "
+     "keep this bound (see docs/pretrain.md)"},
     {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL}};
 
 const pirf_cfg_spec *const *pirf_deck_tables(void) {
