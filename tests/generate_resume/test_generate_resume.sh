@@ -22,7 +22,7 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_
 export OMPI_MCA_hwloc_base_binding_policy=none OPENBLAS_NUM_THREADS=1
 # Open MPI 4's mpiexec, on SIGTERM, waits this long, sends SIGTERM to the ranks, waits as long again
 # and then SIGKILLs them: the ranks' time to stop cleanly (its default of 1 s is short on a busy node).
-export OMPI_MCA_odls_base_sigkill_timeout=3
+export OMPI_MCA_odls_base_sigkill_timeout=2
 py=/usr/bin/python3
 work=$(mktemp -d "$PWD/generate_resume.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -183,7 +183,9 @@ term)
   # next), and nothing must abort. The status 3 itself is checked with TERM to a rank below.
   ranks_stopped() {
     for f in st.*; do
-      [ -e "$f" ] || continue [ "$(cat "$f")" = 3 ] || return 1; done
+      [ -e "$f" ] || continue
+      [ "$(cat "$f")" = 3 ] || return 1
+    done
     ! grep -qE 'MPI_ABORT|\*\*\* |aborting the job' term.txt
   }
   for stage in generate sample evaluate; do
