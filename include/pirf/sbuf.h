@@ -13,6 +13,7 @@ typedef struct {
   int oom;
 } pirf_sbuf;
 
-void pirf_sbuf_printf(pirf_sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void pirf_sbuf_printf(pirf_sbuf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3), nonnull(1, 2)));
 
 #endif

@@ -19,9 +19,11 @@ check() { # check NAME CONDITION-STATUS OUTPUT
   fi
 }
 # a fresh environment: only what env.sh sets (and PATH for mpiexec; and, for speed, no 2 s wait of
-# mpiexec after a rank's non-zero exit, as in every test: CMakeLists.txt, PIRF_TEST_ENV)
+# mpiexec after a rank's non-zero exit, as in every test: CMakeLists.txt, PIRF_TEST_ENV; a
+# sanitizer build's options pass through)
 fresh() {
   env -i PATH="$PATH" HOME="${HOME:-/root}" OMPI_MCA_odls_base_sigkill_timeout=0 \
+    ${ASAN_OPTIONS+"ASAN_OPTIONS=$ASAN_OPTIONS"} ${UBSAN_OPTIONS+"UBSAN_OPTIONS=$UBSAN_OPTIONS"} \
     bash -c "source '$src/scripts/env.sh'; $*"
 }
 
