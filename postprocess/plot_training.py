@@ -16,13 +16,14 @@ note says so.
 import argparse
 import json
 import sys
+import textwrap
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-COUNTERS = {"step", "iter", "kimg", "n_img", "time", "seconds"}
+COUNTERS = {"step", "iter", "kimg", "n_img", "time", "unix_time", "seconds"}  # axes and clocks
 # key -> (title, y-axis label, log axis)
 KNOWN = {
     "loss": ("training loss", "loss", True),
@@ -34,10 +35,13 @@ KNOWN = {
     "sec_per_iter": ("wall time per iteration", "s / iteration", False),
     "nonfinite": ("steps skipped for non-finite gradients", "count", False),
     "level_offset": ("coefficient off its two levels", "fraction of the gap", False),
+    "rss_mib": ("peak memory per rank (max over the ranks)", "MiB", False),
 }
 LOSS_TITLE = {"pretrain": "EDM denoising loss (weighted MSE)",
               "finetune": "PIRF loss (= -reward) of the training batch"}
-FIXED = {"N": "N = {v:g} sampler steps", "K": "K = {v:g} last steps differentiated"}
+FIXED = {"N": "N = {v:g} sampler steps", "K": "K = {v:g} last steps differentiated",
+         "rss_mib": "peak memory {v:g} MiB per rank throughout"}
+NOTE_IF_CONSTANT = {"rss_mib"}  # known keys that are a note, not a panel, when they never change
 EVAL_STYLE = {"base": ("o", "tab:red", "base model (before)"),
               "net": ("s", "tab:green", "fine-tuned net (after)"),
               "ema": ("^", "tab:purple", "fine-tuned EMA (after)")}
@@ -94,7 +98,7 @@ def panels_for(path, rows):
         if k == "nonfinite" and not any(ys):
             notes.append("no steps skipped for non-finite gradients")
             continue
-        if k not in KNOWN and len(set(ys)) == 1:
+        if (k not in KNOWN or k in NOTE_IF_CONSTANT) and len(set(ys)) == 1:
             notes.append(FIXED.get(k, "{k} = {v:g} throughout").format(k=k, v=ys[0]))
             continue
         title, ylabel, log = KNOWN.get(k, (k, k, False))
@@ -186,8 +190,11 @@ def main():
             print(f"note: {name}: {'; '.join(notes)}")
     for ax in flat[i:]:
         ax.set_visible(False)
-    fig.suptitle((a.title + "\n" if a.title else "") + " | ".join(heads), fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1, 1 - (0.45 if a.title else 0.25) / fig.get_figheight()))
+    # the notes can be long: wrap them to the figure's width (about 11 characters per inch)
+    head = textwrap.wrap(" | ".join(heads), width=int(11 * fig.get_figwidth()))
+    lines = ([a.title] if a.title else []) + head
+    fig.suptitle("\n".join(lines), fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 1 - (0.1 + 0.17 * len(lines)) / fig.get_figheight()))
     fig.savefig(a.out, dpi=110)
     print(f"plot_training: wrote {a.out}")
 
