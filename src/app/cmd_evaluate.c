@@ -41,8 +41,8 @@
 const pirf_cfg_spec pirf_evaluate_schema[] = {
     {"evaluate.steps", PIRF_CFG_INT_LIST, "[20, 40, 80]", 1, PIRF_MAX_STEPS, 1, 8, NULL,
      "sampler steps N to evaluate at; samples files are written at the first"},
-    {"evaluate.samples", PIRF_CFG_INT, "1600", 1, 100000000, 0, 0, NULL,
-     "samples per method and N (the paper: 1600)"},
+    {"evaluate.samples", PIRF_CFG_INT, "1600", 2, 100000000, 0, 0, NULL,
+     "samples per method and N (the paper: 1600; at least 2, for the fidelity statistics)"},
     {"evaluate.batch", PIRF_CFG_INT, "8", 1, PIRF_SAMPLE_MAX_BATCH, 0, 0, NULL,
      "samples per batch (the paper: 8; guidance's norm is over one batch)"},
     {"evaluate.seed", PIRF_CFG_INT, "0", 0, 2147483647, 0, 0, NULL,
