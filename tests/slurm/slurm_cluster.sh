@@ -44,8 +44,12 @@ NodeName=$host NodeAddr=127.0.0.1 CPUs=4 RealMemory=1000 State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP
 CONF
   export SLURM_CONF=$D/slurm.conf
-  slurmctld -f "$SLURM_CONF" || return 1
-  slurmd -f "$SLURM_CONF" || return 1
+  local d
+  for d in slurmctld slurmd; do
+    "$d" -f "$SLURM_CONF" && continue
+    echo "slurm_up: $d did not start (status $?); its log:"; cat "$D/log/$d.log" 2>/dev/null
+    return 1
+  done
   for _ in $(seq 1 100); do
     sinfo -h -o %t 2>/dev/null | grep -q idle && return 0
     sleep 0.1
