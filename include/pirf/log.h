@@ -7,8 +7,9 @@
  * at most every output.progress_s seconds (pirf_progress_set_interval; default 30) plus once at the
  * end, so job logs stay short but a long stage still shows signs of life. pirf_progress_begin,
  * _update and _end are collective over MPI_COMM_WORLD: every rank calls them, the same number of
- * times (each update reduces the peak RSS over the ranks, one number). pirf_progress_heartbeat is local and
- * may be called anywhere (inside a long step): it prints on rank 0 when the interval has passed. */
+ * times (each update reduces the peak RSS over the ranks, one number). pirf_progress_heartbeat is
+ * local and may be called anywhere (inside a long step): it prints on rank 0 when the interval has
+ * passed. */
 #ifndef PIRF_LOG_H
 #define PIRF_LOG_H
 
@@ -35,7 +36,7 @@ typedef struct {
   long total;
   long done;
   double t_start, t_last_print, interval;
-  double rss_send, rss_recv, rss_max; /* MiB; rss_max: the largest over the ranks seen so far */
+  double rss_max; /* MiB: the largest peak RSS over the ranks seen so far */
 } pirf_progress;
 
 /* The interval between progress lines in seconds (output.progress_s), for progress lines begun

@@ -191,12 +191,10 @@ static int mpi_up(void) {
 
 /* This rank's peak RSS, and (`reduce`: collectively) the largest over the ranks. */
 static void progress_exchange(pirf_progress *p, int reduce) {
-  p->rss_send = pirf_rss_peak_mib();
-  if (p->rss_send > p->rss_max) p->rss_max = p->rss_send;
-  if (reduce && progress_comm != MPI_COMM_NULL) {
-    MPI_Allreduce(&p->rss_send, &p->rss_recv, 1, MPI_DOUBLE, MPI_MAX, progress_comm);
-    if (p->rss_recv > p->rss_max) p->rss_max = p->rss_recv;
-  }
+  double rss = pirf_rss_peak_mib();
+  if (reduce && progress_comm != MPI_COMM_NULL)
+    MPI_Allreduce(MPI_IN_PLACE, &rss, 1, MPI_DOUBLE, MPI_MAX, progress_comm);
+  if (rss > p->rss_max) p->rss_max = rss;
 }
 
 void pirf_progress_begin(pirf_progress *p, const char *label, const char *unit, long total) {
@@ -207,7 +205,7 @@ void pirf_progress_begin(pirf_progress *p, const char *label, const char *unit, 
   p->t_start = pirf_wtime();
   p->t_last_print = p->t_start;
   p->interval = progress_interval;
-  p->rss_max = p->rss_recv = 0;
+  p->rss_max = 0;
   if (mpi_up() && progress_comm == MPI_COMM_NULL) MPI_Comm_dup(MPI_COMM_WORLD, &progress_comm);
   progress_exchange(p, 1);
 }
