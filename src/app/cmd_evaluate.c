@@ -31,6 +31,7 @@
 #include "pirf/sampling.h"
 #include "pirf/stop.h"
 #include "pirf/xdmf.h"
+#include "pirf/prof.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -491,7 +492,9 @@ static int evaluate(pirf_config *cfg, evaluator *ev) {
 int pirf_stage_evaluate(pirf_config *cfg) {
   evaluator *ev = calloc(1, sizeof *ev);
   PIRF_CHECK(ev, "out of memory");
+  pirf_prof_stage_push(PIRF_STAGE_EVALUATE);
   int err = evaluate(cfg, ev);
+  pirf_prof_stage_pop(PIRF_STAGE_EVALUATE);
   if (err == PIRF_STOPPED)
     pirf_log("[evaluate] stopped on request before evaluation.json was written; a rerun evaluates "
              "every method again\n");

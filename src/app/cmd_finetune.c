@@ -24,6 +24,7 @@
 #include "pirf/optim.h"
 #include "pirf/stop.h"
 #include "pirf/training_run.h"
+#include "pirf/prof.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -299,6 +300,7 @@ static int run(pirf_config *cfg, tuner *t) {
   while (r->step < total && !err) {
     const double lr = pirf_lr_at(r->os.lr, r->os.lr_rampup_kimg, (double)r->n_img);
     pirf_ft_stats st;
+    pirf_prof_begin(PIRF_EV_TRAIN_STEP);
     err = pirf_ft_gradient(&t->ft, r->params, r->ref, r->step, &st);
     pirf_training_fault(r, t->ft.grad + t->ft.first);
     long bad = 0;
@@ -309,6 +311,7 @@ static int run(pirf_config *cfg, tuner *t) {
                                       r->os.ema_rampup_ratio);
     /* frozen tensors equal the base in both arenas: only the range moves */
     pirf_ema_update(r->ema + t->ft.first, r->params + t->ft.first, t->ft.count, beta);
+    pirf_prof_end(PIRF_EV_TRAIN_STEP, 0);
     r->n_img += fc.batch;
     r->step++;
     iv.loss += st.loss;
@@ -352,7 +355,9 @@ static int run(pirf_config *cfg, tuner *t) {
 int pirf_stage_finetune(pirf_config *cfg) {
   tuner t;
   memset(&t, 0, sizeof t);
+  pirf_prof_stage_push(PIRF_STAGE_FINETUNE);
   int err = run(cfg, &t);
   tuner_destroy(&t);
+  pirf_prof_stage_pop(PIRF_STAGE_FINETUNE);
   return err;
 }

@@ -21,6 +21,7 @@
 #include "pirf/physics.h"
 #include "pirf/stop.h"
 #include "pirf/watch.h"
+#include "pirf/prof.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -242,7 +243,9 @@ static int generate(pirf_config *cfg, int resumable, generator *g) {
       PIRF_TRY(pirf_h5_read_block(g->ds.fields, C, &rb, g->buf));
     }
     if (b.count > 0 && !have) {
+      pirf_prof_begin(PIRF_EV_PDE_SOLVE);
       int e = ph->pde->generate(ph, b.first, b.count, g->buf);
+      pirf_prof_end(PIRF_EV_PDE_SOLVE, 0);
       if (e == PIRF_STOPPED)
         stopped = 1;
       else
@@ -313,4 +316,9 @@ int pirf_generate_data(pirf_config *cfg, int resumable) {
   return err;
 }
 
-int pirf_stage_generate(pirf_config *cfg) { return pirf_generate_data(cfg, 1); }
+int pirf_stage_generate(pirf_config *cfg) {
+  pirf_prof_stage_push(PIRF_STAGE_GENERATE);
+  const int err = pirf_generate_data(cfg, 1);
+  pirf_prof_stage_pop(PIRF_STAGE_GENERATE);
+  return err;
+}

@@ -29,6 +29,7 @@
 #include "pirf/training_run.h"
 #include "pirf/physics.h"
 #include "pirf/rng.h"
+#include "pirf/prof.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -224,6 +225,7 @@ static int train(pirf_config *cfg, trainer *t) {
     lr = pirf_lr_at(r->os.lr, r->os.lr_rampup_kimg, (double)r->n_img);
     double loss = 0;
     long bad = 0;
+    pirf_prof_begin(PIRF_EV_TRAIN_STEP);
     err = step_gradient(t, share, micro, batch, N, &loss);
     pirf_training_fault(r, t->grad);
     /* The loss is already divided by the global batch: the world sum of the partial gradients
@@ -234,6 +236,7 @@ static int train(pirf_config *cfg, trainer *t) {
                          r->os.ema_rampup_ratio);
     pirf_ema_update(r->ema, r->params, P, beta);
     PIRF_MPI(MPI_Allreduce(MPI_IN_PLACE, &loss, 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD));
+    pirf_prof_end(PIRF_EV_TRAIN_STEP, 0);
     const long before = r->n_img;
     r->n_img += batch;
     r->step++;
@@ -268,7 +271,9 @@ static int train(pirf_config *cfg, trainer *t) {
 int pirf_stage_pretrain(pirf_config *cfg) {
   trainer t;
   memset(&t, 0, sizeof t);
+  pirf_prof_stage_push(PIRF_STAGE_PRETRAIN);
   int err = train(cfg, &t);
   trainer_destroy(&t);
+  pirf_prof_stage_pop(PIRF_STAGE_PRETRAIN);
   return err;
 }

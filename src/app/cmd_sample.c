@@ -12,6 +12,7 @@
 #include "pirf/log.h"
 #include "pirf/physics.h"
 #include "pirf/sampling.h"
+#include "pirf/prof.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,7 +43,7 @@ const pirf_cfg_spec pirf_sample_schema[] = {
      "cocogen: step of each post-correction x -= zeta_c * d||R(x)||/dx"},
     {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL}};
 
-int pirf_stage_sample(pirf_config *cfg) {
+static int sample(pirf_config *cfg) {
   const char *dir = pirf_cfg_str(cfg, "output.dir");
   const char *method = pirf_cfg_str(cfg, "sample.method");
   char ckpt[4096], out[4096];
@@ -98,5 +99,12 @@ int pirf_stage_sample(pirf_config *cfg) {
   }
   pirf_physics_destroy(&ph);
   pirf_decomp_destroy(&dc);
+  return err;
+}
+
+int pirf_stage_sample(pirf_config *cfg) {
+  pirf_prof_stage_push(PIRF_STAGE_SAMPLE);
+  const int err = sample(cfg);
+  pirf_prof_stage_pop(PIRF_STAGE_SAMPLE);
   return err;
 }

@@ -22,6 +22,7 @@
 #include "pirf/dataset.h"
 #include "pirf/deck.h"
 #include "pirf/log.h"
+#include "pirf/prof.h"
 #include "pirf/stop.h"
 
 #include <petscsys.h>
@@ -251,6 +252,7 @@ int main(int argc, char **argv) {
    * MPI_Finalize) would kill a finished run: PETSc installs none, pirf's stay to the end. */
   PetscOptionsSetValue(NULL, "-no_signal_handler", NULL);
   if (PetscInitialize(&argc, &argv, NULL, NULL)) return 1;
+  if (pirf_prof_init()) return 1; /* pirf's log stages and events (-log_view) */
   pirf_io_init(); /* HDF5 failures are reported in pirf's words, without HDF5-DIAG stacks */
   pirf_stop_install(); /* after PETSc, whose own handlers would abort on SIGTERM */
   int rank, err = 0;

@@ -10,6 +10,7 @@
 #include "pirf/samples.h"
 #include "pirf/stop.h"
 #include "pirf/watch.h"
+#include "pirf/prof.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -104,7 +105,9 @@ static int batch_outputs(pirf_physics *ph, int B, sampler_mem *m, int batch) {
   const int C = ph->pde->channels, Cr = ph->pde->residual_channels;
   const size_t plane = (size_t)dc->xm * dc->ym, in = C * plane, out = Cr * plane;
   for (int b = 0; b < B; b++) {
+    pirf_prof_begin(PIRF_EV_RESIDUAL);
     PIRF_TRY(ph->pde->residual(ph, m->x + b * in, m->R + b * out));
+    pirf_prof_end(PIRF_EV_RESIDUAL, 0);
     double s2 = 0, s1 = 0;
     for (size_t k = 0; k < out; k++) {
       double r = m->R[b * out + k];

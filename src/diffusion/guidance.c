@@ -4,6 +4,7 @@
 #include "pirf/guidance.h"
 
 #include "pirf/check.h"
+#include "pirf/prof.h"
 #include "pirf/reward.h"
 
 #include <string.h>
@@ -96,11 +97,14 @@ int pirf_guided_sample(pirf_denoiser *d, pirf_physics *ph, int B, const double *
     const double s0 = sigma[i], s1 = sigma[i + 1];
     if (guide && (double)i > gd->guided_fraction * N) {
       double L;
+      pirf_prof_begin(PIRF_EV_SAMPLER_STEP_TAPE); /* a guided step: taped, then differentiated */
       PIRF_TRY(pirf_guided_step(d, ph, B, sigma, N, i, gd->zeta, x, x_next, grad, &L, scratch,
                                 cost));
       memcpy(x, x_next, n * sizeof *x);
+      pirf_prof_end(PIRF_EV_SAMPLER_STEP_TAPE, 0);
       continue;
     }
+    pirf_prof_begin(PIRF_EV_SAMPLER_STEP);
     PIRF_TRY(d->eval(d, x, s0, D1));
     cost->nfe++;
     euler(n, x, D1, s0, s1, xe);
@@ -111,6 +115,7 @@ int pirf_guided_sample(pirf_denoiser *d, pirf_physics *ph, int B, const double *
     } else {
       memcpy(x, xe, n * sizeof *x);
     }
+    pirf_prof_end(PIRF_EV_SAMPLER_STEP, 0);
   }
   if (gd->method == PIRF_METHOD_COCOGEN)
     for (int m = 0; m < gd->corrections; m++) {

@@ -3,6 +3,7 @@
 #include "pirf/reward.h"
 
 #include "pirf/check.h"
+#include "pirf/prof.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@ static int batch_residual(pirf_physics *ph, int B, const float *x, float *Rb, do
   size_t in = (size_t)ph->pde->channels * dc->xm * dc->ym;
   size_t out = (size_t)ph->pde->residual_channels * dc->xm * dc->ym;
   sums[0] = sums[1] = 0;
+  pirf_prof_begin(PIRF_EV_RESIDUAL);
   for (int b = 0; b < B; b++) {
     PIRF_TRY(ph->pde->residual(ph, x + b * in, Rb + b * out));
     for (size_t k = 0; k < out; k++) {
@@ -22,6 +24,7 @@ static int batch_residual(pirf_physics *ph, int B, const float *x, float *Rb, do
     }
   }
   PIRF_MPI(MPI_Allreduce(MPI_IN_PLACE, sums, 2, MPI_DOUBLE, MPI_SUM, dc->space));
+  pirf_prof_end(PIRF_EV_RESIDUAL, 0); /* stencils: memory-bound, flops not counted */
   return 0;
 }
 
@@ -35,8 +38,11 @@ static int batch_adjoint(pirf_physics *ph, int B, const float *x, float *Rb, dou
   const pirf_decomp *dc = ph->dc;
   size_t in = (size_t)ph->pde->channels * dc->xm * dc->ym;
   size_t out = (size_t)ph->pde->residual_channels * dc->xm * dc->ym;
+  pirf_prof_begin(PIRF_EV_RESIDUAL_ADJOINT);
   for (size_t k = 0; k < (size_t)B * out; k++) Rb[k] = (float)(factor * Rb[k]);
-  for (int b = 0; b < B; b++) PIRF_TRY(ph->pde->residual_adjoint(ph, x + b * in, Rb + b * out, xbar + b * in));
+  for (int b = 0; b < B; b++)
+    PIRF_TRY(ph->pde->residual_adjoint(ph, x + b * in, Rb + b * out, xbar + b * in));
+  pirf_prof_end(PIRF_EV_RESIDUAL_ADJOINT, 0);
   return 0;
 }
 

@@ -15,6 +15,7 @@
 #include "pirf/sampler.h"
 
 #include "pirf/check.h"
+#include "pirf/prof.h"
 
 #include <math.h>
 #include <string.h>
@@ -53,6 +54,7 @@ int pirf_heun_steps_range(pirf_denoiser *d, const double *sigma, int N, int firs
   size_t n = d->n;
   float *D1 = scratch, *xe = scratch + n, *D2 = scratch + 2 * n;
   for (int i = first; i < last; i++) {
+    pirf_prof_begin(PIRF_EV_SAMPLER_STEP);
     PIRF_TRY(d->eval(d, x, sigma[i], D1));
     heun_euler_part(n, x, D1, sigma[i], sigma[i + 1], xe);
     if (i < N - 1) {
@@ -61,6 +63,7 @@ int pirf_heun_steps_range(pirf_denoiser *d, const double *sigma, int N, int firs
     } else {
       memcpy(x, xe, n * sizeof *x);
     }
+    pirf_prof_end(PIRF_EV_SAMPLER_STEP, 0);
   }
   return 0;
 }
@@ -74,6 +77,7 @@ int pirf_heun_steps_taped(pirf_denoiser *d, const double *sigma, int N, int firs
   int slot = 0;
   for (int i = first; i < N; i++) {
     float *xi = saved + (size_t)4 * (i - first) * n, *D1 = xi + n, *xe = xi + 2 * n, *D2 = xi + 3 * n;
+    pirf_prof_begin(PIRF_EV_SAMPLER_STEP_TAPE);
     memcpy(xi, x, n * sizeof *x);
     PIRF_TRY(d->eval_taped(d, slot++, xi, sigma[i], D1));
     heun_euler_part(n, xi, D1, sigma[i], sigma[i + 1], xe);
@@ -83,6 +87,7 @@ int pirf_heun_steps_taped(pirf_denoiser *d, const double *sigma, int N, int firs
     } else {
       memcpy(x, xe, n * sizeof *x);
     }
+    pirf_prof_end(PIRF_EV_SAMPLER_STEP_TAPE, 0);
   }
   return 0;
 }
@@ -97,6 +102,7 @@ int pirf_heun_steps_backward(pirf_denoiser *d, const double *sigma, int N, int f
   for (int i = first; i < N; i++) slot += i < N - 1 ? 2 : 1;
   for (int i = N - 1; i >= first; i--) {
     double s0 = sigma[i], s1 = sigma[i + 1], h = s1 - s0;
+    pirf_prof_begin(PIRF_EV_SAMPLER_STEP_BWD);
     if (i < N - 1) {
       /* x_{i+1} = x_i + h/2 (d + d') */
       for (size_t k = 0; k < n; k++) {
@@ -119,6 +125,7 @@ int pirf_heun_steps_backward(pirf_denoiser *d, const double *sigma, int N, int f
       Dbar[k] = (float)(-dbar[k] / s0);
     }
     PIRF_TRY(d->vjp(d, --slot, Dbar, xbar));
+    pirf_prof_end(PIRF_EV_SAMPLER_STEP_BWD, 0);
   }
   return 0;
 }

@@ -3,6 +3,7 @@
 #include "pirf/checkpoint.h"
 
 #include "pirf/check.h"
+#include "pirf/prof.h"
 #include "pirf/dataset.h"
 #include "pirf/run_record.h"
 
@@ -235,8 +236,8 @@ static int write_body(hid_t file, MPI_Comm comm, const pirf_param_table *table,
   return err;
 }
 
-int pirf_checkpoint_write(const char *path, MPI_Comm comm, const pirf_param_table *table,
-                          const pirf_checkpoint *ck, const char *deck) {
+static int checkpoint_write(const char *path, MPI_Comm comm, const pirf_param_table *table,
+                            const pirf_checkpoint *ck, const char *deck) {
   pirf_io_init();
   PIRF_CHECK(ck->net, "a checkpoint needs the network weights (ck->net is NULL)");
   PIRF_CHECK(table->total <= INT_MAX, "the parameter arena is too large for one MPI collective");
@@ -565,8 +566,8 @@ static int read_body(hid_t file, const char *path, MPI_Comm comm, const pirf_par
   return 0;
 }
 
-int pirf_checkpoint_read(const char *path, MPI_Comm comm, const pirf_param_table *table,
-                         pirf_checkpoint *ck, char **deck) {
+static int checkpoint_read(const char *path, MPI_Comm comm, const pirf_param_table *table,
+                           pirf_checkpoint *ck, char **deck) {
   if (deck) *deck = NULL;
   hid_t file;
   PIRF_TRY(open_for_reading(path, comm, &file));
@@ -580,8 +581,9 @@ int pirf_checkpoint_read(const char *path, MPI_Comm comm, const pirf_param_table
   return 0;
 }
 
-int pirf_checkpoint_read_weights(const char *path, MPI_Comm comm, const pirf_param_table *table,
-                                 const char *group, float *arena) {
+static int checkpoint_read_weights(const char *path, MPI_Comm comm,
+                                   const pirf_param_table *table, const char *group,
+                                   float *arena) {
   hid_t file;
   PIRF_TRY(open_for_reading(path, comm, &file));
   int err = check_identity(file, path, 0);
@@ -589,4 +591,30 @@ int pirf_checkpoint_read_weights(const char *path, MPI_Comm comm, const pirf_par
   H5Fclose(file);
   PIRF_TRY(err);
   return 0;
+}
+
+/* ---- the public entry points: one profiling event each ------------------------------------- */
+
+int pirf_checkpoint_write(const char *path, MPI_Comm comm, const pirf_param_table *table,
+                          const pirf_checkpoint *ck, const char *deck) {
+  pirf_prof_begin(PIRF_EV_CHECKPOINT_WRITE);
+  const int err = checkpoint_write(path, comm, table, ck, deck);
+  pirf_prof_end(PIRF_EV_CHECKPOINT_WRITE, 0);
+  return err;
+}
+
+int pirf_checkpoint_read(const char *path, MPI_Comm comm, const pirf_param_table *table,
+                         pirf_checkpoint *ck, char **deck) {
+  pirf_prof_begin(PIRF_EV_CHECKPOINT_READ);
+  const int err = checkpoint_read(path, comm, table, ck, deck);
+  pirf_prof_end(PIRF_EV_CHECKPOINT_READ, 0);
+  return err;
+}
+
+int pirf_checkpoint_read_weights(const char *path, MPI_Comm comm, const pirf_param_table *table,
+                                 const char *group, float *arena) {
+  pirf_prof_begin(PIRF_EV_CHECKPOINT_READ);
+  const int err = checkpoint_read_weights(path, comm, table, group, arena);
+  pirf_prof_end(PIRF_EV_CHECKPOINT_READ, 0);
+  return err;
 }

@@ -4,6 +4,7 @@
 #include "pirf/dataset.h"
 
 #include "pirf/check.h"
+#include "pirf/prof.h"
 #include "pirf/xdmf.h"
 
 #include <errno.h>
@@ -312,11 +313,17 @@ static int transfer_block(hid_t dset, int C, const pirf_tile_block *b, float *da
 }
 
 int pirf_h5_write_block(hid_t dset, int C, const pirf_tile_block *b, const float *data) {
-  return transfer_block(dset, C, b, (float *)data, 1);
+  pirf_prof_begin(PIRF_EV_DATA_WRITE);
+  const int err = transfer_block(dset, C, b, (float *)data, 1);
+  pirf_prof_end(PIRF_EV_DATA_WRITE, 0);
+  return err;
 }
 
 int pirf_h5_read_block(hid_t dset, int C, const pirf_tile_block *b, float *data) {
-  return transfer_block(dset, C, b, data, 0);
+  pirf_prof_begin(PIRF_EV_DATA_READ);
+  const int err = transfer_block(dset, C, b, data, 0);
+  pirf_prof_end(PIRF_EV_DATA_READ, 0);
+  return err;
 }
 
 int pirf_h5_write_vector(hid_t file, const char *name, long n, const double *values) {

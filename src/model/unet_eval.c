@@ -20,6 +20,7 @@
 #include "pirf/attention.h"
 #include "pirf/linear.h"
 #include "pirf/log.h"
+#include "pirf/prof.h"
 #include "pirf/silu.h"
 #include "pirf/stop.h"
 #include "pirf/unet_eval.h"
@@ -425,9 +426,9 @@ static void dropout_key(const pirf_unet_dropout *d, int k, pirf_dropout_key *key
   key->sample0 = d->sample0;
 }
 
-int pirf_unet_forward(const pirf_unet *net, pirf_unet_work *w, pirf_unet_tape *tape,
-                      const float *params, const float *x, const float *c_noise, int B,
-                      const pirf_unet_dropout *drop, float *F) {
+static int unet_forward(const pirf_unet *net, pirf_unet_work *w, pirf_unet_tape *tape,
+                        const float *params, const float *x, const float *c_noise, int B,
+                        const pirf_unet_dropout *drop, float *F) {
   PIRF_CHECK(B <= w->B && (!tape || B <= tape->B),
              "a batch of %d exceeds the work (%d) or tape (%d) capacity", B, w->B,
              tape ? tape->B : 0);
@@ -546,9 +547,9 @@ static int wanted(const pirf_unet_module *m, int pfirst, int pend, int *partial)
 
 static void zero(float *x, size_t n) { memset(x, 0, n * sizeof *x); }
 
-int pirf_unet_backward(const pirf_unet *net, pirf_unet_work *w, const pirf_unet_tape *tape,
-                       const float *params, const float *dF, float *dparams, int pfirst, int pend,
-                       float *dx) {
+static int unet_backward(const pirf_unet *net, pirf_unet_work *w, const pirf_unet_tape *tape,
+                         const float *params, const float *dF, float *dparams, int pfirst,
+                         int pend, float *dx) {
   PIRF_CHECK(w->backward, "pirf_unet_backward needs a work made with backward = 1");
   if (!dparams) pfirst = pend = 0;
   const pirf_unet_config *uc = &net->cfg;
@@ -661,13 +662,34 @@ int pirf_unet_backward(const pirf_unet *net, pirf_unet_work *w, const pirf_unet_
   return 0;
 }
 
+/* The public entry points: one profiling event around each whole evaluation. */
+int pirf_unet_forward(const pirf_unet *net, pirf_unet_work *w, pirf_unet_tape *tape,
+                      const float *params, const float *x, const float *c_noise, int B,
+                      const pirf_unet_dropout *drop, float *F) {
+  pirf_prof_begin(PIRF_EV_UNET_FWD);
+  const int err = unet_forward(net, w, tape, params, x, c_noise, B, drop, F);
+  pirf_prof_end(PIRF_EV_UNET_FWD, 0); /* the layers log their own flops */
+  return err;
+}
+
+int pirf_unet_backward(const pirf_unet *net, pirf_unet_work *w, const pirf_unet_tape *tape,
+                       const float *params, const float *dF, float *dparams, int pfirst, int pend,
+                       float *dx) {
+  pirf_prof_begin(PIRF_EV_UNET_BWD);
+  const int err = unet_backward(net, w, tape, params, dF, dparams, pfirst, pend, dx);
+  pirf_prof_end(PIRF_EV_UNET_BWD, 0);
+  return err;
+}
+
 int pirf_unet_grad_allreduce(const pirf_decomp *dc, float *grad, size_t first, size_t count) {
   /* The world is the data groups times the space group: one reduction covers both. Chunks keep
    * the count inside an int. */
   const size_t chunk = (size_t)1 << 28;
+  pirf_prof_begin(PIRF_EV_GRAD_REDUCE);
   for (size_t o = 0; o < count; o += chunk) {
     int c = (int)(count - o < chunk ? count - o : chunk);
     PIRF_MPI(MPI_Allreduce(MPI_IN_PLACE, grad + first + o, c, MPI_FLOAT, MPI_SUM, dc->world));
   }
+  pirf_prof_end(PIRF_EV_GRAD_REDUCE, 0);
   return 0;
 }

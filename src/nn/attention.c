@@ -18,6 +18,7 @@
 #include "pirf/attention.h"
 
 #include "pirf/check.h"
+#include "pirf/prof.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -124,10 +125,20 @@ static int gather_kv(const float *qkv, int B, int C, const pirf_level *L, att_sc
   const size_t nq = (size_t)L->xm * L->ym, N = (size_t)L->H * L->W;
   PIRF_TRY(fill_counts(B, C, L, s));
   pack_own_kv(qkv, B, C, nq, s->mine);
+  pirf_prof_begin(PIRF_EV_ATTENTION_GATHER);
   PIRF_MPI(MPI_Allgatherv(s->mine, (int)((size_t)B * 2 * C * nq), MPI_FLOAT, s->gath, s->counts,
                           s->displs, MPI_FLOAT, L->comm));
+  pirf_prof_end(PIRF_EV_ATTENTION_GATHER, 0);
   for (int b = 0; b < B; b++) permute_sample(s->gath, s->kv + (size_t)b * 2 * C * N, b, C, L, s, 1);
   return 0;
+}
+
+/* Flops of this rank's queries: the forward is two GEMMs (Q^T K and V P^T, 2 C nq N each) and the
+ * softmax (~5 per weight); the backward four GEMMs and the softmax's adjoint (~4 per weight), plus
+ * the forward's weights again when they were not kept (recompute). */
+static double attention_flops(int B, int C, size_t nq, size_t N, int backward, int recompute) {
+  const double w = (double)nq * N, fwd = 4.0 * C * w + 5.0 * w;
+  return B * (backward ? 8.0 * C * w + 4.0 * w + (recompute ? fwd : 0.0) : fwd);
 }
 
 /* P [nq][N] = softmax_rows(Q^T K / sqrt(C)) for sample b. */
@@ -155,6 +166,7 @@ int pirf_attention_forward(float *a, float *att, const float *qkv, int B, int C,
   att_scratch s;
   carve(B, C, L, scratch, &s);
   const size_t nq = (size_t)L->xm * L->ym, N = (size_t)L->H * L->W;
+  pirf_prof_begin(PIRF_EV_ATTENTION_FWD);
   PIRF_TRY(gather_kv(qkv, B, C, L, &s));
   for (int b = 0; b < B; b++) {
     const float *K = s.kv + (size_t)b * 2 * C * N, *V = K + (size_t)C * N;
@@ -164,6 +176,7 @@ int pirf_attention_forward(float *a, float *att, const float *qkv, int B, int C,
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, C, (int)nq, (int)N, 1.0f, V, (int)N, P,
                 (int)N, 0.0f, a + (size_t)b * C * nq, (int)nq);
   }
+  pirf_prof_end(PIRF_EV_ATTENTION_FWD, attention_flops(B, C, nq, N, 0, 0));
   return 0;
 }
 
@@ -173,6 +186,7 @@ int pirf_attention_backward(float *dqkv, const float *da, const float *qkv, cons
   carve(B, C, L, scratch, &s);
   const size_t nq = (size_t)L->xm * L->ym, N = (size_t)L->H * L->W;
   const float scale = 1.0f / sqrtf((float)C);
+  pirf_prof_begin(PIRF_EV_ATTENTION_BWD);
   PIRF_TRY(gather_kv(qkv, B, C, L, &s));
   for (int b = 0; b < B; b++) {
     const float *K = s.kv + (size_t)b * 2 * C * N, *V = K + (size_t)C * N;
@@ -203,7 +217,9 @@ int pirf_attention_backward(float *dqkv, const float *da, const float *qkv, cons
     permute_sample(s.gath, s.dkv, b, C, L, &s, 0);
   }
   /* sum every rank's dk, dv shares onto the token owners (counts as in the gather) */
+  pirf_prof_begin(PIRF_EV_ATTENTION_SCATTER);
   PIRF_MPI(MPI_Reduce_scatter(s.gath, s.mine, s.counts, MPI_FLOAT, MPI_SUM, L->comm));
+  pirf_prof_end(PIRF_EV_ATTENTION_SCATTER, 0);
   for (int b = 0; b < B; b++)
     for (int j = 0; j < 2; j++)
       for (int c = 0; c < C; c++) {
@@ -211,5 +227,6 @@ int pirf_attention_backward(float *dqkv, const float *da, const float *qkv, cons
         float *dst = dqkv + ((size_t)b * 3 * C + 3 * (size_t)c + 1 + j) * nq;
         for (size_t t = 0; t < nq; t++) dst[t] += src[t];
       }
+  pirf_prof_end(PIRF_EV_ATTENTION_BWD, attention_flops(B, C, nq, N, 1, !att));
   return 0;
 }

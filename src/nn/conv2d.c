@@ -27,6 +27,7 @@
 #include "pirf/conv2d.h"
 #include "pirf/check.h"
 #include "pirf/halo.h"
+#include "pirf/prof.h"
 
 #include <cblas.h>
 #include <stdint.h>
@@ -368,14 +369,14 @@ static int rows_backward(const pirf_level *L, float *dx, float *dw, const float 
 
 /* ---- public entry points --------------------------------------------------------------------- */
 
-int pirf_conv2d_forward(const pirf_level *L, float *y, const float *x, const float *w,
-                        const float *bias, int B, int Cin, int Cout, int k, float *scratch) {
-  PIRF_TRY(check_args(B, Cin, Cout, k));
-  if (k == 1) {
-    conv1_forward(L, y, x, w, bias, B, Cin, Cout);
-    return 0;
-  }
-  PIRF_CHECK(scratch, "conv2d 3x3 needs scratch memory (pirf_conv2d_scratch_floats)");
+/* The flops of one direction (forward, backward-data or backward-weights): 2 Cin Cout k^2 per
+ * pixel and sample. */
+static double conv_flops(const pirf_level *L, int B, int Cin, int Cout, int k) {
+  return 2.0 * B * Cin * Cout * k * k * L->xm * L->ym;
+}
+
+static int conv3_forward_algo(const pirf_level *L, float *y, const float *x, const float *w,
+                              const float *bias, int B, int Cin, int Cout, float *scratch) {
   switch (pirf_conv2d_chosen(L)) {
   case PIRF_CONV3_IM2COL: return im2col_forward(L, y, x, w, bias, B, Cin, Cout, scratch);
   case PIRF_CONV3_ROWS: return rows_forward(L, y, x, w, bias, B, Cin, Cout, scratch);
@@ -383,27 +384,70 @@ int pirf_conv2d_forward(const pirf_level *L, float *y, const float *x, const flo
   }
 }
 
-int pirf_conv2d_backward(const pirf_level *L, float *dx, float *dw, float *db, const float *dy,
-                         const float *x, const float *w, int B, int Cin, int Cout, int k,
-                         float *scratch) {
-  PIRF_TRY(check_args(B, Cin, Cout, k));
-  const size_t N = (size_t)L->xm * L->ym;
-  if (db)
-    for (int b = 0; b < B; b++)
-      for (int o = 0; o < Cout; o++) {
-        const float *p = dy + ((size_t)b * Cout + o) * N;
-        double acc = 0.0; /* a tile can hold 10^5 pixels: sum in double */
-        for (size_t q = 0; q < N; q++) acc += p[q];
-        db[o] += (float)acc;
-      }
-  if (k == 1) {
-    conv1_backward(L, dx, dw, dy, x, w, B, Cin, Cout);
-    return 0;
-  }
-  PIRF_CHECK(scratch, "conv2d 3x3 needs scratch memory (pirf_conv2d_scratch_floats)");
+static int conv3_backward_algo(const pirf_level *L, float *dx, float *dw, const float *dy,
+                               const float *x, const float *w, int B, int Cin, int Cout,
+                               float *scratch) {
   switch (pirf_conv2d_chosen(L)) {
   case PIRF_CONV3_IM2COL: return im2col_backward(L, dx, dw, dy, x, w, B, Cin, Cout, scratch);
   case PIRF_CONV3_ROWS: return rows_backward(L, dx, dw, dy, x, w, B, Cin, Cout, scratch);
   default: return conv3_backward(L, dx, dw, dy, x, w, B, Cin, Cout, scratch);
   }
+}
+
+int pirf_conv2d_forward(const pirf_level *L, float *y, const float *x, const float *w,
+                        const float *bias, int B, int Cin, int Cout, int k, float *scratch) {
+  PIRF_TRY(check_args(B, Cin, Cout, k));
+  PIRF_CHECK(k == 1 || scratch, "conv2d 3x3 needs scratch memory (pirf_conv2d_scratch_floats)");
+  const pirf_event ev = k == 1 ? PIRF_EV_CONV1_FWD : PIRF_EV_CONV3_FWD;
+  pirf_prof_begin(ev);
+  int err = 0;
+  if (k == 1)
+    conv1_forward(L, y, x, w, bias, B, Cin, Cout);
+  else
+    err = conv3_forward_algo(L, y, x, w, bias, B, Cin, Cout, scratch);
+  pirf_prof_end(ev, conv_flops(L, B, Cin, Cout, k));
+  return err;
+}
+
+/* The weight gradient and the data gradient are computed in two passes, one profiling event each:
+ * the two are independent sums over the same GEMM operands, so the results are those of one pass
+ * (the second pass repeats only the copy of dy into the algorithm's layout). */
+int pirf_conv2d_backward(const pirf_level *L, float *dx, float *dw, float *db, const float *dy,
+                         const float *x, const float *w, int B, int Cin, int Cout, int k,
+                         float *scratch) {
+  PIRF_TRY(check_args(B, Cin, Cout, k));
+  PIRF_CHECK(k == 1 || scratch, "conv2d 3x3 needs scratch memory (pirf_conv2d_scratch_floats)");
+  const size_t N = (size_t)L->xm * L->ym;
+  const double flops = conv_flops(L, B, Cin, Cout, k);
+  if (dw || db) {
+    const pirf_event ev = k == 1 ? PIRF_EV_CONV1_BWD_WEIGHTS : PIRF_EV_CONV3_BWD_WEIGHTS;
+    pirf_prof_begin(ev);
+    if (db)
+      for (int b = 0; b < B; b++)
+        for (int o = 0; o < Cout; o++) {
+          const float *p = dy + ((size_t)b * Cout + o) * N;
+          double acc = 0.0; /* a tile can hold 10^5 pixels: sum in double */
+          for (size_t q = 0; q < N; q++) acc += p[q];
+          db[o] += (float)acc;
+        }
+    int err = 0;
+    if (dw && k == 1)
+      conv1_backward(L, NULL, dw, dy, x, w, B, Cin, Cout);
+    else if (dw)
+      err = conv3_backward_algo(L, NULL, dw, dy, x, w, B, Cin, Cout, scratch);
+    pirf_prof_end(ev, (dw ? flops : 0) + (db ? (double)B * Cout * N : 0));
+    PIRF_TRY(err);
+  }
+  if (dx) {
+    const pirf_event ev = k == 1 ? PIRF_EV_CONV1_BWD_DATA : PIRF_EV_CONV3_BWD_DATA;
+    pirf_prof_begin(ev);
+    int err = 0;
+    if (k == 1)
+      conv1_backward(L, dx, NULL, dy, x, w, B, Cin, Cout);
+    else
+      err = conv3_backward_algo(L, dx, NULL, dy, x, w, B, Cin, Cout, scratch);
+    pirf_prof_end(ev, flops);
+    PIRF_TRY(err);
+  }
+  return 0;
 }

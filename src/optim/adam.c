@@ -3,6 +3,7 @@
 #include "pirf/optim.h"
 
 #include "pirf/check.h"
+#include "pirf/prof.h"
 
 #include <limits.h>
 #include <math.h>
@@ -71,8 +72,11 @@ int pirf_adam_step(pirf_adam *opt, float *params, const float *grad, double scal
     return 0;
   }
   /* 1. Sum over every rank (tiles hold disjoint pixels' contributions, groups disjoint samples). */
+  pirf_prof_begin(PIRF_EV_ADAM_REDUCE);
   PIRF_MPI(MPI_Reduce_scatter(grad + opt->first, opt->g, opt->counts, MPI_FLOAT, MPI_SUM,
                               opt->comm));
+  pirf_prof_end(PIRF_EV_ADAM_REDUCE, 0);
+  pirf_prof_begin(PIRF_EV_ADAM_UPDATE);
   const float s = (float)scale;
   for (size_t i = 0; i < opt->n; i++) opt->g[i] *= s;
   /* 2. The guard acts on the reduced (averaged) gradient, as nan_to_num does after DDP's
@@ -96,9 +100,12 @@ int pirf_adam_step(pirf_adam *opt, float *params, const float *grad, double scal
     const float denom = sqrtf(opt->v[i]) * inv_bc2_sqrt + eps;
     p[i] -= step_size * opt->m[i] / denom;
   }
+  pirf_prof_end(PIRF_EV_ADAM_UPDATE, 12.0 * (double)opt->n);
 
   /* 4. Every rank's slice already sits at its place in its own arena: gather in place. */
+  pirf_prof_begin(PIRF_EV_ADAM_GATHER);
   PIRF_MPI(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, params + opt->first, opt->counts,
                           opt->displs, MPI_FLOAT, opt->comm));
+  pirf_prof_end(PIRF_EV_ADAM_GATHER, 0);
   return 0;
 }

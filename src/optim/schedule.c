@@ -2,6 +2,8 @@
  * (docs/algorithm.md §2.8; contracts in pirf/optim.h). */
 #include "pirf/optim.h"
 
+#include "pirf/prof.h"
+
 #include <math.h>
 
 double pirf_lr_at(double lr, double rampup_kimg, double n_img) {
@@ -18,6 +20,8 @@ double pirf_ema_beta(double n_img, double batch, double halflife_kimg, double ra
 }
 
 void pirf_ema_update(float *ema, const float *net, size_t n, double beta) {
+  pirf_prof_begin(PIRF_EV_EMA);
   const float b = (float)beta, c = (float)(1.0 - beta);
   for (size_t i = 0; i < n; i++) ema[i] = b * ema[i] + c * net[i];
+  pirf_prof_end(PIRF_EV_EMA, 3.0 * (double)n);
 }

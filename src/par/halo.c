@@ -10,6 +10,7 @@
  * the neighbour in two directions and tags cannot be confused. */
 #include "pirf/halo.h"
 #include "pirf/check.h"
+#include "pirf/prof.h"
 
 #include <string.h>
 
@@ -112,13 +113,16 @@ int pirf_halo_pad(const pirf_level *L, int n, const float *x, float *xp, float *
   int count[9];
   layout(L, n, off, count);
   float *sendbuf = buf, *recvbuf = buf + pirf_halo_scratch_floats(L, n) / 2;
+  rect inner = {1, ym, 1, xm};
+  unpack_set(xp, x, n, pplane, ldp, inner); /* x is dense [n][ym][xm]: the same order as a buffer */
+  /* the event is the frame: packing, the messages and unpacking (the interior copy is the
+   * convolution's own layout change, the same on one tile) */
+  pirf_prof_begin(PIRF_EV_HALO);
   for (int dy = -1; dy <= 1; dy++)
     for (int dx = -1; dx <= 1; dx++)
       if (dir_index(dy, dx) != 4 && L->nbr[dy + 1][dx + 1] != MPI_PROC_NULL)
         pack(sendbuf + off[dir_index(dy, dx)], x, n, plane, xm, interior_strip(L, dy, dx));
   PIRF_TRY(exchange(L, sendbuf, recvbuf, off, count));
-  rect inner = {1, ym, 1, xm};
-  unpack_set(xp, x, n, pplane, ldp, inner); /* x is dense [n][ym][xm]: the same order as a buffer */
   for (int dy = -1; dy <= 1; dy++)
     for (int dx = -1; dx <= 1; dx++) {
       int d = dir_index(dy, dx);
@@ -128,6 +132,7 @@ int pirf_halo_pad(const pirf_level *L, int n, const float *x, float *xp, float *
       else
         unpack_set(xp, recvbuf + off[d], n, pplane, ldp, frame_strip(L, dy, dx));
     }
+  pirf_prof_end(PIRF_EV_HALO, 0);
   return 0;
 }
 
@@ -138,6 +143,15 @@ int pirf_halo_unpad_add(const pirf_level *L, int n, const float *xpbar, float *x
   int count[9];
   layout(L, n, off, count);
   float *sendbuf = buf, *recvbuf = buf + pirf_halo_scratch_floats(L, n) / 2;
+  /* the interior first, then the frames the neighbours return (the same order of additions as
+   * on one tile, where there are none) */
+  for (int p = 0; p < n; p++)
+    for (int r = 0; r < ym; r++) {
+      const float *src = xpbar + p * pplane + (size_t)(r + 1) * ldp + 1;
+      float *dst = xbar + p * plane + (size_t)r * xm;
+      for (int c = 0; c < xm; c++) dst[c] += src[c];
+    }
+  pirf_prof_begin(PIRF_EV_HALO_ADJOINT);
   /* The frame strip towards (dy, dx) has the shape of this rank's interior strip towards (dy, dx)
    * (a row, a column or a corner of the same length), so the buffer layout is shared. */
   for (int dy = -1; dy <= 1; dy++)
@@ -145,17 +159,12 @@ int pirf_halo_unpad_add(const pirf_level *L, int n, const float *xpbar, float *x
       if (dir_index(dy, dx) != 4 && L->nbr[dy + 1][dx + 1] != MPI_PROC_NULL)
         pack(sendbuf + off[dir_index(dy, dx)], xpbar, n, pplane, ldp, frame_strip(L, dy, dx));
   PIRF_TRY(exchange(L, sendbuf, recvbuf, off, count));
-  for (int p = 0; p < n; p++)
-    for (int r = 0; r < ym; r++) {
-      const float *src = xpbar + p * pplane + (size_t)(r + 1) * ldp + 1;
-      float *dst = xbar + p * plane + (size_t)r * xm;
-      for (int c = 0; c < xm; c++) dst[c] += src[c];
-    }
   for (int dy = -1; dy <= 1; dy++)
     for (int dx = -1; dx <= 1; dx++) {
       int d = dir_index(dy, dx);
       if (d != 4 && L->nbr[dy + 1][dx + 1] != MPI_PROC_NULL)
         unpack_add(xbar, recvbuf + off[d], n, plane, xm, interior_strip(L, dy, dx));
     }
+  pirf_prof_end(PIRF_EV_HALO_ADJOINT, 0);
   return 0;
 }

@@ -7,6 +7,9 @@
 #include "kolmogorov_impl.h"
 
 #include "pirf/check.h"
+#include "pirf/prof.h"
+
+#include <math.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -126,13 +129,23 @@ void kf_fft_destroy(kf_fft *f) {
   memset(f, 0, sizeof *f);
 }
 
+/* A real 2-D transform of R^2 points, counted as 2.5 R^2 log2(R^2) flops (the usual estimate for
+ * real FFTs), shared over the slabs; FFTW-MPI's own transposes are inside. */
+static void fft_begin(void) { pirf_prof_begin(PIRF_EV_FFT); }
+static void fft_end(const kf_fft *f, int howmany) {
+  const double n = (double)f->R * f->R;
+  pirf_prof_end(PIRF_EV_FFT, howmany * 2.5 * n * log2(n) / f->P);
+}
+
 int kf_fft_r2c(kf_fft *f, const double *slab, fftw_complex *spec) {
   const int R = f->R, ld = 2 * (R / 2 + 1);
   for (ptrdiff_t a = 0; a < f->na; a++) {
     memcpy(f->rbuf + a * ld, slab + a * R, (size_t)R * sizeof(double));
     f->rbuf[a * ld + R] = f->rbuf[a * ld + R + 1] = 0;
   }
+  fft_begin();
   fftw_execute(f->fwd);
+  fft_end(f, 1);
   memcpy(spec, f->cbuf, f->nspec * sizeof(fftw_complex));
   return 0;
 }
@@ -147,7 +160,9 @@ int kf_fft_c2r(kf_fft *f, const fftw_complex *spec, double *slab) {
     const fftw_complex *s = spec + jl * R;
     for (int i = 0; i < R; i++) c[i] = 0.5 * (s[i] + conj(s[(R - i) % R]));
   }
+  fft_begin();
   fftw_execute(f->bwd);
+  fft_end(f, 1);
   const double inv = 1.0 / ((double)R * R);
   for (ptrdiff_t a = 0; a < f->na; a++)
     for (int b = 0; b < R; b++) slab[a * R + b] = inv * f->rbuf[a * ld + b];
@@ -169,7 +184,9 @@ int kf_fft_c2r_batch(kf_fft *f, const fftw_complex *const spec[KF_BATCH],
         for (int i = 0; i < R; i++) c[(size_t)i * H] = s[i];
     }
   }
+  fft_begin();
   fftw_execute(f->bwd_batch);
+  fft_end(f, H);
   const double inv = 1.0 / ((double)R * R);
   for (ptrdiff_t a = 0; a < f->na; a++)
     for (int b = 0; b < R; b++) {
@@ -188,8 +205,10 @@ int kf_tile_to_slab(kf_fft *f, int C, const float *tile, double scale, double sh
     for (int j = 0; j < dc->ym; j++)
       for (int i = 0; i < dc->xm; i++)
         f->tbuf[(size_t)j * dc->xm + i] = scale * ((double)t[(size_t)j * dc->xm + i] - shift);
+    pirf_prof_begin(PIRF_EV_FFT_TRANSPOSE);
     PIRF_MPI(MPI_Alltoallv(f->tbuf, f->scount, f->sdispl, MPI_DOUBLE, f->sbuf, f->rcount,
                            f->rdispl, MPI_DOUBLE, f->comm));
+    pirf_prof_end(PIRF_EV_FFT_TRANSPOSE, 0);
     double *s = slab + (size_t)c * B * R;
     for (int q = 0; q < P; q++) {
       int xs, xm, ys, ym, lo, hi;
@@ -216,8 +235,10 @@ int kf_slab_to_tile(kf_fft *f, int C, const double *slab, float alpha, double be
       for (int a = lo; a < hi; a++)
         memcpy(dst + (size_t)(a - lo) * xm, s + (size_t)(a - f->a0) * R + xs, (size_t)xm * sizeof(double));
     }
+    pirf_prof_begin(PIRF_EV_FFT_TRANSPOSE);
     PIRF_MPI(MPI_Alltoallv(f->sbuf, f->rcount, f->rdispl, MPI_DOUBLE, f->tbuf, f->scount,
                            f->sdispl, MPI_DOUBLE, f->comm));
+    pirf_prof_end(PIRF_EV_FFT_TRANSPOSE, 0);
     float *t = tile + (size_t)c * dc->xm * dc->ym;
     for (size_t k = 0; k < (size_t)dc->xm * dc->ym; k++)
       t[k] = (float)((alpha != 0.0f ? alpha * (double)t[k] : 0.0) + beta * f->tbuf[k]);
