@@ -274,12 +274,19 @@ def record(stage, rundir, info, P):
         if per_step is None and units:
             per_step = ev["TrainStep"]["time_s"] / units
     with open(os.path.join(rundir, "output.txt")) as f:
-        rss = peak_rss(f.read())
+        text = f.read()
+    rss = peak_rss(text)
+    # the parameters the optimizer updates (their gradient is what Adam reduces)
+    m = (re.search(r"(\d+) of \d+ parameters trainable", text) or
+         re.search(r"; (\d+) parameters\n", text))
+    trainable = int(m.group(1)) if m else None
     events = {k: dict(v, per_unit_s=v["time_s"] / units if units else None)
               for k, v in ev.items()}
     return {"stage": stage, "ranks": P, "tiles": info["tiles"], "groups": info["groups"],
             "grid": info["grid"], "batch": info["batch"], "steps": units, "step_unit": unit,
             "step_time_s": per_step, "stage_time_s": st["time_s"], "rss_mib": rss,
+            "trainable_params": trainable,
+            "trainable_bytes": 4 * trainable if trainable else None,
             "breakdown_s": breakdown(events, units, stage, st["time_s"]),
             "events": events}
 

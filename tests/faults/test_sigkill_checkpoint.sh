@@ -2,10 +2,10 @@
 # sigkill_during_checkpoint_writes_loses_nothing: a tiny pretraining that writes a checkpoint at
 # every step is killed with SIGKILL (every rank at once, as a node failure would) at a random
 # moment of a checkpoint write (after a random number of checkpoints, the next write, a random few
-# milliseconds into it), TRIALS times. Each time: the checkpoint on disk is whole and
-# loadable (h5ls; the rerun resumes from it), and the rerun's final model equals an uninterrupted
-# run's bit for bit (h5diff of /net, /ema, /adam_m, /adam_v). Prints how many kills landed inside
-# a checkpoint write (a .partial present).
+# milliseconds into it), TRIALS times (more while fewer than a quarter land inside a write). Each
+# time: the checkpoint on disk is whole and loadable (h5ls; the rerun resumes from it), and the
+# rerun's final model equals an uninterrupted run's bit for bit (h5diff of /net, /ema, /adam_m,
+# /adam_v). Prints how many kills landed inside a checkpoint write (a .partial present).
 # usage: test_sigkill_checkpoint.sh PIRF MPIEXEC SOURCE_DIR [NP] [TRIALS]
 set -uo pipefail
 pirf=$1; mpiexec=$2; src=$3; np=${4:-2}; trials=${5:-20}
@@ -25,7 +25,11 @@ check() { if eval "$2"; then pass=$((pass + 1)); else echo "FAIL: $1"; fail=$((f
   { echo "the uninterrupted run failed"; cat "$work/ref.log"; exit 1; }
 
 RANDOM=$((12345 + np))
-for t in $(seq 1 "$trials"); do
+# TRIALS kills, and more (up to 3 x TRIALS) while fewer than a quarter have landed inside a write:
+# on a loaded machine the writes are a smaller share of a run and the aim misses more often
+t=0
+while [ $t -lt "$trials" ] || { [ $((4 * inside)) -lt $t ] && [ $t -lt $((3 * trials)) ]; }; do
+  t=$((t + 1))
   dir=$work/t$t
   "$mpiexec" -n "$np" "$pirf" pretrain "$deck" "${common[@]}" output.dir="$dir" >"$dir.log" 2>&1 &
   mp=$!
@@ -77,7 +81,7 @@ for t in $(seq 1 "$trials"); do
   check "trial $t: no .partial after the rerun" "[ ! -e '$dir/pretrain-state.h5.partial' ] && [ ! -e '$dir/base.h5.partial' ]"
   rm -rf "$dir"
 done
-echo "$trials SIGKILLs at $np rank(s): $inside inside a checkpoint write, $before after the run had finished"
-check "at least a quarter of the kills landed inside a checkpoint write ($inside of $trials)" "[ $((4 * inside)) -ge $trials ]"
+echo "$t SIGKILLs at $np rank(s): $inside inside a checkpoint write, $before after the run had finished"
+check "at least a quarter of the kills landed inside a checkpoint write ($inside of $t)" "[ $((4 * inside)) -ge $t ]"
 echo "sigkill_during_checkpoint_writes: $pass passed, $fail failed"
 [ $fail = 0 ]
