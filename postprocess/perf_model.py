@@ -1,30 +1,31 @@
 #!/usr/bin/python3
 """A calibrated performance model of pirf's training step (docs/scaling.md, "The model").
 
-usage: perf_model.py validate STUDY/scaling.json [...] [--cores C] [--json OUT]
-       perf_model.py project  STUDY/scaling.json [...] --paper PAPER/scaling.json [--cores C]
-                              [--json OUT]
+usage: perf_model.py validate STUDY/scaling.json [...] [--check STUDY/scaling.json ...] [--cores C]
+       perf_model.py project  STUDY/scaling.json [...] --paper PAPER/scaling.json [--paper-n N]
+                              [--paper-pretrain PRE/scaling.json] [--info INFO.txt]
+                              [--mem-info INFO.txt --mem-results RESULTS.txt] [--json OUT]
 
-The step time of a run at P ranks (g data groups x t tiles a sample) is predicted from the
-study's 1-rank run and four communication constants:
+The step time of a run at P ranks (g data groups x t tiles a sample) is predicted from its
+study's 1-rank run (scaling.py records):
 
-  T(P) = C1 * w * o  +  s * n_h * (k * a_h + b / B_h)         halo exchange and its adjoint
-                     +  s * n_r * a_r * ceil(log2 t)           GroupNorm and attention reductions
-                     +  2 * (a_r * ceil(log2 P) + (P-1)/P * S / B_c)   Adam's reduce-scatter and
-                                                                        allgather of S bytes
+  T(P) = C o                                          compute, C = C1 w
+       + [t > 1] (a_h n_h + e_h C)                    halo exchanges: latency and synchronization
+       + [t > 1] (a_r n_r ceil(log2 t) + e_r C)       GroupNorm and attention reductions
+       + [P > 1] 2 (a_r ceil(log2 P) + (P-1)/P S / B_c)   Adam's reduce-scatter and allgather
   C1   the 1-rank step time (measured; its communication events are local copies there),
-  w    the work of one rank against the 1-rank run: samples per group x pixels per tile,
-  o    oversubscription: max(1, P / cores) (ranks share the cores of the machine),
-  s    samples a group handles per step, n_h, n_r the halo calls and reductions per sample
-       (counted by -log_view), k the neighbours of a tile (2 for an inner tile of a row of
-       tiles), b the halo bytes per call and rank (measured at 2 tiles, scaled with the tile's
-       shared edge), S the trainable parameters' bytes.
-The constants are fitted on the runs with 2 to `cores` ranks, from what their communication events
-cost beyond the 1-rank run's (scaled by w): a_h, B_h (latency, bandwidth of halo messages) by least
-squares over the tiled runs' HaloExchange + HaloAdjoint, a_r from the GroupNorm reductions, B_c
-from Adam's reduce-scatter + allgather. `validate` prints predicted
-against measured for every run; `project` adds the paper-scale projections (a cluster of 128-core
-nodes with a stated interconnect: INTER_LATENCY_S, INTER_BANDWIDTH_B_S below).
+  w    a rank's work against the 1-rank run: samples per group x pixels per tile,
+  o    oversubscription: 1, or k P / cores when the ranks outnumber the cores,
+  n_h  halo messages of a rank per step: the halo calls (counted by -log_view) x its neighbours,
+  n_r  reductions of a rank per step (counted), S the trainable parameters' bytes.
+a (latency per message or reduction) and e (the share of the compute lost waiting for the
+slowest tile at each synchronization) are fitted, per kind, by least squares on what the events of
+the tiled runs with 2..cores ranks cost beyond the 1-rank run's (scaled by w); B_c on the data-group
+runs; k on the oversubscribed data-group runs. The halo bandwidth is not resolved at these sizes
+(the times follow the message count and the compute, not the bytes). `validate` prints predicted
+against measured for every run of every study, --check studies being validated only, never fitted;
+`project` adds the paper-scale projections on a cluster of 128-core nodes with a stated
+interconnect (INTER_LATENCY_S, INTER_BANDWIDTH_B_S) and the memory per rank.
 """
 import argparse
 import json
@@ -62,13 +63,6 @@ def neighbours(tiles):
     return (nx + 1) * (ny + 1) - 1
 
 
-def shared_edge(r):
-    """Pixels of the busiest tile's edge that a neighbour needs (the halo per plane)."""
-    px, py = r["tiles"]
-    ex, ey = r["grid"] / px, r["grid"] / py
-    return (2 if px > 2 else (1 if px == 2 else 0)) * ey + (2 if py > 2 else (1 if py == 2 else 0)) * ex
-
-
 def work(r0, r):
     """The work of a rank of run r against the 1-rank run r0: samples per group x tile pixels."""
     return (samples_per_group(r) * tile_pixels(r)) / (samples_per_group(r0) * tile_pixels(r0))
@@ -80,13 +74,22 @@ def excess(r0, r, names):
     return max(per_step(r, names) - per_step(r0, names) * work(r0, r), 0.0)
 
 
+def fail(msg):
+    print(f"perf_model.py: error: {msg}", file=sys.stderr)
+    sys.exit(2)
+
+
 def load(paths):
     studies = []
     for p in paths:
-        with open(p) as f:
-            s = json.load(f)
-        if s["stage"] not in ("finetune", "pretrain"):
-            sys.exit(f"perf_model.py: {p} is a {s['stage']} study; the model is of training steps")
+        try:
+            with open(p) as f:
+                s = json.load(f)
+        except (OSError, ValueError) as e:
+            fail(f"cannot read the study '{p}' ({e}); give a scaling.json of scaling.py")
+        if s.get("stage") not in ("finetune", "pretrain"):
+            fail(f"{p} is a {s.get('stage')} study; the model is of training steps (finetune, "
+                 "pretrain)")
         s["path"] = p
         studies.append(s)
     return studies
@@ -95,46 +98,62 @@ def load(paths):
 def reference(s):
     r1 = [r for r in s["records"] if r["ranks"] == 1]
     if not r1:
-        sys.exit(f"perf_model.py: {s['path']} has no 1-rank run to calibrate the compute from")
+        fail(f"{s['path']} has no 1-rank run to calibrate the compute from; add --ranks 1")
     return r1[0]
 
 
+def lsq2(rows):
+    """(a, e) >= 0 minimising sum (a x + e y - t)^2 over rows (x, y, t)."""
+    sxx = sum(x * x for x, _, _ in rows)
+    syy = sum(y * y for _, y, _ in rows)
+    sxy = sum(x * y for x, y, _ in rows)
+    sxt = sum(x * t for x, _, t in rows)
+    syt = sum(y * t for _, y, t in rows)
+    det = sxx * syy - sxy * sxy
+    if len(rows) >= 2 and det > 1e-12 * sxx * syy:
+        a, e = (syy * sxt - sxy * syt) / det, (sxx * syt - sxy * sxt) / det
+        if a >= 0 and e >= 0:
+            return a, e
+    # one parameter alone, whichever fits better
+    a, e = (sxt / sxx if sxx else 0.0), (syt / syy if syy else 0.0)
+    ra = sum((a * x - t) ** 2 for x, _, t in rows)
+    re_ = sum((e * y - t) ** 2 for _, y, t in rows)
+    return (max(a, 0.0), 0.0) if ra <= re_ else (0.0, max(e, 0.0))
+
+
+def counts(r, h=None, calls=1.0):
+    """Halo messages and reductions of a rank per step at r's layout, from the counts of run h
+    (r itself by default) scaled to r's samples per group and neighbours."""
+    h = h or r
+    spg = samples_per_group(r) / samples_per_group(h)
+    halo_calls = calls * per_step(h, HALO, "count") * spg
+    n_red = calls * per_step(h, ("GroupNormAllred", "AttnGatherKV", "AttnRedScatKV"), "count") * spg
+    return halo_calls * neighbours(r["tiles"]), n_red
+
+
 def fit(studies, cores):
-    """The communication constants from the runs with 2..cores ranks: what their communication
-    events cost beyond the 1-rank run's (docs/scaling.md)."""
-    halo_rows, red, adam = [], [], []
+    """The constants from the runs of the fitted studies (docs/scaling.md)."""
+    halo_rows, red_rows, adam, over = [], [], [], []
     for s in studies:
         r0 = reference(s)
         for r in s["records"]:
-            if r["ranks"] < 2 or r["ranks"] > cores:
+            if r["ranks"] < 2:
                 continue
             t = r["tiles"][0] * r["tiles"][1]
-            if t > 1:
-                msgs = per_step(r, HALO, "messages") / r["ranks"]
-                bytes_ = sum(ev(r, n, "messages") * ev(r, n, "avg_len") for n in HALO) / r["steps"] / r["ranks"]
-                halo_rows.append((msgs, bytes_, excess(r0, r, HALO)))
-                n_red = per_step(r, ("GroupNormAllred",), "count")
-                if n_red:
-                    red.append(excess(r0, r, ("GroupNormAllred",)) / n_red / math.ceil(math.log2(t)))
-            if r.get("trainable_bytes"):
+            C = r0["step_time_s"] * work(r0, r)
+            if r["ranks"] <= cores and t > 1:
+                n_h, n_r = counts(r)
+                halo_rows.append((n_h, C, excess(r0, r, HALO)))
+                red_rows.append((n_r * math.ceil(math.log2(t)), C, excess(r0, r, REDUCTIONS)))
+            if r["ranks"] <= cores and t == 1 and r.get("trainable_bytes"):
                 adam.append((r, excess(r0, r, ADAM)))
+            if r["ranks"] > cores and t == 1:
+                over.append((r, C))
     model = {"cores": cores}
-    if halo_rows:  # least squares t = msgs * a + bytes / B, both >= 0
-        sxx = sum(m * m for m, _, _ in halo_rows)
-        syy = sum(b * b for _, b, _ in halo_rows)
-        sxy = sum(m * b for m, b, _ in halo_rows)
-        sxt = sum(m * t for m, _, t in halo_rows)
-        syt = sum(b * t for _, b, t in halo_rows)
-        det = sxx * syy - sxy * sxy
-        if len(halo_rows) >= 2 and abs(det) > 1e-30 * sxx * syy:
-            a, inv_b = (syy * sxt - sxy * syt) / det, (sxx * syt - sxy * sxt) / det
-        else:
-            a, inv_b = 0.0, sxt / sxy if sxy else 0.0
-        if a < 0 or inv_b <= 0:  # a degenerate fit: latency alone, or bandwidth alone
-            a = max(sum(t for *_, t in halo_rows) / max(sum(m for m, *_ in halo_rows), 1e-30), 0)
-            inv_b = 0.0 if a > 0 else 1e-10
-        model["halo_latency_s"], model["halo_bandwidth_B_s"] = a, (1.0 / inv_b if inv_b else math.inf)
-    model["reduction_latency_s"] = sorted(red)[len(red) // 2] if red else 0.0
+    model["halo_latency_s"], model["halo_sync_share"] = lsq2(halo_rows) if halo_rows else (0, 0)
+    model["reduction_latency_s"], model["reduction_sync_share"] = (lsq2(red_rows) if red_rows
+                                                                    else (0, 0))
+    model["collective_bandwidth_B_s"] = math.inf
     if adam:
         bw = []
         for r, t in adam:
@@ -142,63 +161,72 @@ def fit(studies, cores):
             lat = 2 * model["reduction_latency_s"] * math.ceil(math.log2(P))
             bw.append(2 * (P - 1) / P * r["trainable_bytes"] / max(t - lat, 1e-9))
         model["collective_bandwidth_B_s"] = sorted(bw)[len(bw) // 2]
+    model["oversubscription_factor"] = 1.0
+    if over:  # k: what ranks that share cores lose beyond sharing them (switches, caches)
+        ks = []
+        for r, C in over:
+            rest = r["step_time_s"] - adam_time(model, r, r.get("trainable_bytes") or 0)
+            ks.append(rest / (C * r["ranks"] / cores))
+        model["oversubscription_factor"] = sorted(ks)[len(ks) // 2]
     return model
 
 
+def adam_time(model, r, S, inter=False):
+    P = r["ranks"]
+    if P < 2 or not S:
+        return 0.0
+    a, B = model["reduction_latency_s"], model["collective_bandwidth_B_s"]
+    if inter:
+        a, B = max(a, INTER_LATENCY_S), min(B, INTER_BANDWIDTH_B_S)
+    return 2 * (a * math.ceil(math.log2(P)) + (P - 1) / P * S / B)
+
+
 def predict(model, r0, r, cores=None, halo=None, inter=False, calls=1.0):
-    """Predicted step time of run r from the 1-rank run r0 of its study (and the halo shape of a
-    2-tile run, `halo`, for layouts the study did not run; `calls` scales its halo calls and
-    reductions, for more sampler steps than it ran)."""
+    """Predicted step time of run r from the 1-rank run r0 of its study. `halo`: a tiled run whose
+    counts stand for r's (r itself when it has run; for projections, a 2-tile run of the same
+    network); `calls` scales those counts, for more sampler steps than that run made; `inter`:
+    the collectives cross nodes."""
     cores = cores or model["cores"]
     P, t = r["ranks"], r["tiles"][0] * r["tiles"][1]
-    over = max(1.0, P / cores)
-    T = r0["step_time_s"] * work(r0, r) * over  # the 1-rank step, communication events included
-    spg = samples_per_group(r)
+    C = r0["step_time_s"] * work(r0, r)
+    o = model["oversubscription_factor"] * P / cores if P > cores else 1.0
+    T = C * o
     if t > 1:
-        h = halo or r
-        calls_ps = calls * per_step(h, HALO, "count") / samples_per_group(h)
-        bytes_ps = (sum(ev(h, n, "messages") * ev(h, n, "avg_len") for n in HALO) / h["steps"]
-                    / max(per_step(h, HALO, "messages"), 1e-30))  # bytes a message, at h's shape
-        bytes_msg = bytes_ps * (shared_edge(r) / max(neighbours(r["tiles"]), 1)) / max(
-            shared_edge(h) / max(neighbours(h["tiles"]), 1), 1e-30)
-        a, B = model.get("halo_latency_s", 0.0), model.get("halo_bandwidth_B_s", math.inf)
-        if inter:  # tiles of a sample beyond one node talk over the interconnect
-            a, B = max(a, INTER_LATENCY_S), min(B, INTER_BANDWIDTH_B_S)
-        k = neighbours(r["tiles"])
-        T += spg * calls_ps * k * (a + bytes_msg / B) * over
-        n_red = calls * per_step(h, REDUCTIONS, "count") / samples_per_group(h)
-        T += spg * n_red * model["reduction_latency_s"] * math.ceil(math.log2(t)) * over
-    S = r.get("trainable_bytes") or r0.get("trainable_bytes") or 0
-    if P > 1 and S:
-        a = model["reduction_latency_s"]
-        B = model.get("collective_bandwidth_B_s", math.inf)
+        n_h, n_r = counts(r, halo if halo is not None else r, calls)
+        a_h = model["halo_latency_s"]
         if inter:
-            a, B = max(a, INTER_LATENCY_S), min(B, INTER_BANDWIDTH_B_S)
-        T += 2 * (a * math.ceil(math.log2(P)) + (P - 1) / P * S / B)
-    return T
+            a_h = max(a_h, INTER_LATENCY_S)
+        T += a_h * n_h + model["halo_sync_share"] * C
+        T += model["reduction_latency_s"] * n_r * math.ceil(math.log2(t))
+        T += model["reduction_sync_share"] * C
+    S = r.get("trainable_bytes") or r0.get("trainable_bytes") or 0
+    return T + adam_time(model, r, S, inter)
 
 
-def validate(studies, model):
+def validate(studies, model, fitted=True):
     rows = []
     for s in studies:
         r0 = reference(s)
-        halo = next((r for r in s["records"] if r["tiles"][0] * r["tiles"][1] > 1), None)
         for r in s["records"]:
-            p = predict(model, r0, r, halo=halo)
+            p = predict(model, r0, r)
             rows.append({"study": s["path"], "stage": s["stage"], "mode": s["mode"],
                          "layout": s["layout"], "ranks": r["ranks"], "tiles": r["tiles"],
                          "groups": r["groups"], "grid": r["grid"], "batch": r["batch"],
                          "measured_s": r["step_time_s"], "predicted_s": p,
                          "error": p / r["step_time_s"] - 1,
-                         "fitted": 2 <= r["ranks"] <= model["cores"]})
+                         "fitted": fitted and (2 <= r["ranks"] <= model["cores"] or (
+                             r["ranks"] > model["cores"] and r["tiles"] == [1, 1]))})
     return rows
 
 
 def print_validation(rows, model):
-    print(f"constants: halo latency {model.get('halo_latency_s', 0) * 1e6:.3g} us, halo bandwidth "
-          f"{model.get('halo_bandwidth_B_s', 0) / 1e9:.3g} GB/s, reduction latency "
-          f"{model['reduction_latency_s'] * 1e6:.3g} us, collective bandwidth "
-          f"{model.get('collective_bandwidth_B_s', 0) / 1e9:.3g} GB/s ({model['cores']} cores)\n")
+    m = model
+    print(f"constants ({m['cores']} cores): halo latency {m['halo_latency_s'] * 1e6:.3g} us a "
+          f"message and synchronization share {100 * m['halo_sync_share']:.2g} % of the compute; "
+          f"reduction latency {m['reduction_latency_s'] * 1e6:.3g} us and share "
+          f"{100 * m['reduction_sync_share']:.2g} %; collective bandwidth "
+          f"{m['collective_bandwidth_B_s'] / 1e9:.3g} GB/s; oversubscription factor "
+          f"{m['oversubscription_factor']:.3g}\n")
     print("| study | ranks | tiles x groups | grid | batch | measured s/step | predicted | error |")
     print("|---|---|---|---|---|---|---|---|")
     for x in rows:
@@ -224,19 +252,39 @@ def info_memory(path):
             "grid": int(re.search(r"for \w+: (\d+)x", t).group(1))}
 
 
-MPI_BASE_MIB = 120.0  # what a rank holds before any array: MPI, PETSc, HDF5, the code (measured)
+MPI_BASE_MIB = 120.0  # what a rank holds before any array: MPI, PETSc, HDF5, the code
 
 
-def memory_mib(info, grid, tiles, K=2, truncated=True, ranks=None):
-    """Peak memory of a rank in a PIRF step (K taped steps keep K + 1 tapes) on a grid^2 field
-    split over `tiles` ranks: activations scale with the pixels of a tile, the four parameter
-    copies do not, Adam's two moments are sharded over all ranks."""
-    ranks = ranks or tiles
-    scale = (grid / info["grid"]) ** 2 / tiles
-    tape = info["tape_truncated"] if truncated else info["tape"]
+def fixed_mib(info, ranks, truncated=True):
+    """The part of a rank's memory that does not shrink with the tile: four parameter copies
+    (weights, gradients, EMA, the regularization reference), Adam's moments sharded over all
+    ranks."""
     share = info["trainable_share"] if truncated else 1.0
-    return (MPI_BASE_MIB + 4 * info["arena"] + 2 * info["arena"] * share / ranks
-            + ((K + 1) * tape + info["work"]) * scale)
+    return MPI_BASE_MIB + 4 * info["arena"] + 2 * info["arena"] * share / ranks
+
+
+def activations_mib(info, grid, tiles, K=2, truncated=True):
+    """What `pirf info` counts for a PIRF step on a grid^2 field over `tiles` ranks: K + 1 tapes
+    (truncated to the trainable decoder level only at K = 1, docs/finetune.md) and the forward +
+    backward work, scaled with the tile's pixels."""
+    tape = info["tape_truncated"] if truncated and K == 1 else info["tape"]
+    return ((K + 1) * tape + info["work"]) * (grid / info["grid"]) ** 2 / tiles
+
+
+def memory_mib(info, grid, tiles, factor, K=2, truncated=True, ranks=None):
+    """Peak memory of a rank: the fixed part and `factor` times the counted activations (factor
+    calibrated on measured peaks: buffers `pirf info` does not count, tensors not live at once)."""
+    return fixed_mib(info, ranks or tiles, truncated) + factor * activations_mib(
+        info, grid, tiles, K, truncated)
+
+
+def memory_factor(info, records):
+    """The activation factor from measured peaks (median over the runs)."""
+    f = []
+    for r in records:
+        t = r["tiles"][0] * r["tiles"][1]
+        f.append((r["rss_mib"] - fixed_mib(info, r["ranks"])) / activations_mib(info, r["grid"], t))
+    return sorted(f)[len(f) // 2]
 
 
 def layouts(max_ranks, batch, grid, levels, min_tile=16):
@@ -258,7 +306,34 @@ def layouts(max_ranks, batch, grid, levels, min_tile=16):
     return out
 
 
-def project_run(model, study, batch, steps_total, nodes_list, N=None, levels=3, label=""):
+def tile_rates(paths, ref):
+    """Compute time per pixel of 1-rank runs on smaller fields against the reference run `ref`:
+    {tile side: slowdown} (1 at the reference's side), for the small tiles of many-tile layouts."""
+    out = {ref["grid"]: 1.0}
+    per_pixel = ref["step_time_s"] / (ref["grid"] ** 2 * samples_per_group(ref))
+    for p in paths or []:
+        r = reference(load([p])[0])
+        out[r["grid"]] = r["step_time_s"] / (r["grid"] ** 2 * samples_per_group(r)) / per_pixel
+    return out
+
+
+def slowdown(rates, side):
+    """The slowdown at a tile side, interpolated in log(side) between the measured sides (and
+    held at the ends)."""
+    sides = sorted(rates)
+    if side <= sides[0]:
+        return rates[sides[0]]
+    if side >= sides[-1]:
+        return rates[sides[-1]]
+    for lo, hi in zip(sides, sides[1:]):
+        if lo <= side <= hi:
+            f = math.log(side / lo) / math.log(hi / lo)
+            return rates[lo] * (1 - f) + rates[hi] * f
+    return 1.0
+
+
+def project_run(model, study, batch, steps_total, nodes_list, N=None, levels=3, label="",
+                cores_per_node=CORES_PER_NODE, rates=None):
     """The best layout and time of a paper-scale run per node count, from a 1- and 2-tile study
     of its network (the time per step of N steps extrapolated from the study's N by its measured
     no-grad sampler steps)."""
@@ -269,14 +344,21 @@ def project_run(model, study, batch, steps_total, nodes_list, N=None, levels=3, 
         one = per_step(r0, ("SamplerStep",)) / max(per_step(r0, ("SamplerStep",), "count"), 1)
         base["step_time_s"] = r0["step_time_s"] + (N - study["sampler_steps_N"]) * one
         calls = base["step_time_s"] / r0["step_time_s"]  # halo calls and reductions grow alike
+        print(f"\n{label}: one rank, N = {N}: {base['step_time_s']:.4g} s a step (measured "
+              f"{r0['step_time_s']:.4g} s at N = {study['sampler_steps_N']}, plus "
+              f"{N - study['sampler_steps_N']} no-grad steps of {one:.4g} s)")
     rows = []
     for nodes in nodes_list:
         best = None
-        for g, tiles in layouts(nodes * CORES_PER_NODE, batch, r0["grid"], levels):
+        for g, tiles in layouts(nodes * cores_per_node, batch, r0["grid"], levels):
             r = {"ranks": g * tiles[0] * tiles[1], "tiles": tiles, "groups": g, "grid": r0["grid"],
                  "batch": batch, "trainable_bytes": r0.get("trainable_bytes")}
-            T = predict(model, base, r, cores=nodes * CORES_PER_NODE, halo=halo,
-                        inter=r["ranks"] > CORES_PER_NODE, calls=calls)
+            b = base
+            if rates:  # a small tile computes at its own measured rate
+                b = dict(base, step_time_s=base["step_time_s"] * slowdown(
+                    rates, min(r0["grid"] // tiles[0], r0["grid"] // tiles[1])))
+            T = predict(model, b, r, cores=nodes * cores_per_node, halo=halo,
+                        inter=r["ranks"] > cores_per_node, calls=calls)
             if best is None or T < best[0]:
                 best = (T, g, tiles, r["ranks"])
         T, g, tiles, ranks = best
@@ -294,14 +376,19 @@ def project(model, a):
     if a.paper:
         st = load([a.paper])[0]
         st["sampler_steps_N"] = a.paper_n
+        rates = tile_rates(a.tile_rates, reference(st))
+        out["tile_slowdown"] = rates
+        print("\ncompute time per pixel against the 128^2 field (1 rank, the paper network): "
+              + ", ".join(f"{k}^2 {v:.3g}x" for k, v in sorted(rates.items())))
         rows += project_run(model, st, 40, 4500, nodes, N=20, label="PIRF fine-tuning, 4,500 "
-                            "iterations of 40 (DDPM++ 128^2, N = 20, K = 2)")
-        rows += project_run(model, st, 40, 4500, [1], N=20, label="the same on this machine")
-        rows[-1].update(cores=model["cores"])
+                            "iterations of 40 (DDPM++ 128^2, N = 20, K = 2)", rates=rates)
+        rows += project_run(model, st, 40, 4500, [1], N=20, label="the same on this machine "
+                            f"({model['cores']} cores)", cores_per_node=model["cores"],
+                            rates=rates)
     if a.paper_pretrain:
         st = load([a.paper_pretrain])[0]
         steps = int(20000e3 / 60)
-        rows += project_run(model, st, 60, steps, nodes,
+        rows += project_run(model, st, 60, steps, nodes, rates=out.get("tile_slowdown"),
                             label="pretraining, 20,000 kimg at batch 60 (DDPM++ 128^2)")
     out["runs"] = rows
     print("\n| run | nodes | layout (groups x tiles) | ranks | s/step | total |")
@@ -313,19 +400,40 @@ def project(model, a):
               f"{tot:.3g} h ({tot / 24:.3g} days) |")
     if a.info:
         info = info_memory(a.info)
+        st = load([a.paper])[0]
+        factor = memory_factor(info, st["records"])
+        checks = [(r["ranks"], r["tiles"], r["grid"], r["rss_mib"],
+                   memory_mib(info, r["grid"], r["tiles"][0] * r["tiles"][1], factor), "paper")
+                  for r in st["records"]]
+        if a.mem_info and a.mem_results:
+            other = info_memory(a.mem_info)
+            for line in open(a.mem_results):
+                P, tiles, _, rss = line.split()
+                px, py = (int(v) for v in tiles.strip("[]").split(","))
+                checks.append((int(P), [px, py], other["grid"], float(rss),
+                               memory_mib(other, other["grid"], px * py, factor),
+                               f"{other['grid']}^2 network"))
+        print(f"\nmemory model: activation factor {factor:.3f} (fitted on the paper network's runs)")
+        print("| network | ranks | tiles | measured MiB | predicted | error |")
+        print("|---|---|---|---|---|---|")
+        for P, tl, g, m, p, who in checks:
+            print(f"| {who} | {P} | [{tl[0]}, {tl[1]}] | {m:,.0f} | {p:,.0f} | {100 * (p / m - 1):+.0f} % |")
         mem = []
         for grid in (128, 1024, 4096):
             for t in (1, 4, 16, 64, 256):
                 if grid // int(math.isqrt(t)) < 16:
                     continue
                 mem.append({"grid": grid, "tiles": t,
-                            "mib_layerwise": memory_mib(info, grid, t),
-                            "mib_all": memory_mib(info, grid, t, truncated=False)})
-        out["memory"] = mem
-        print("\n| field | tiles a sample | MiB per rank, layer-wise (K = 2) | all trainable |")
-        print("|---|---|---|---|")
+                            "mib_k2": memory_mib(info, grid, t, factor),
+                            "mib_k2_all": memory_mib(info, grid, t, factor, truncated=False),
+                            "mib_k1": memory_mib(info, grid, t, factor, K=1)})
+        out["memory"] = {"factor": factor, "checks": checks, "projection": mem}
+        print("\n| field | tiles a sample | MiB per rank: K = 2, decoder0 | K = 2, all | "
+              "K = 1, decoder0 truncated |")
+        print("|---|---|---|---|---|")
         for m in mem:
-            print(f"| {m['grid']}^2 | {m['tiles']} | {m['mib_layerwise']:,.0f} | {m['mib_all']:,.0f} |")
+            print(f"| {m['grid']}^2 | {m['tiles']} | {m['mib_k2']:,.0f} | {m['mib_k2_all']:,.0f} | "
+                  f"{m['mib_k1']:,.0f} |")
     return out
 
 
@@ -338,11 +446,21 @@ def main(argv):
     ap.add_argument("--paper-n", type=int, default=4, help="the N (sampler steps) of that study")
     ap.add_argument("--paper-pretrain", help="project: a 1- and 2-tile pretraining study of it")
     ap.add_argument("--info", help="project: `pirf info` of the paper network (memory per rank)")
+    ap.add_argument("--tile-rates", nargs="*", default=[],
+                    help="1-rank studies of the paper network on smaller fields (tile rates)")
+    ap.add_argument("--mem-info", help="`pirf info` of another network, to check the memory model")
+    ap.add_argument("--mem-results", help="its measured peaks: lines 'ranks [px,py] wall_s MiB'")
+    ap.add_argument("--check", nargs="+", default=[],
+                    help="studies validated against, not fitted on")
     ap.add_argument("--json")
     a = ap.parse_args(argv[1:])
+    if a.command == "project" and not a.paper:
+        fail("project needs --paper: a 1- and 2-tile fine-tuning study of the paper network")
     studies = load(a.studies)
     model = fit(studies, a.cores)
     rows = validate(studies, model)
+    if a.check:
+        rows += validate(load(a.check), model, fitted=False)
     print_validation(rows, model)
     out = {"model": model, "validation": rows}
     if a.command == "project":

@@ -57,8 +57,9 @@ PARTS = [
     ("residual + adjoint", ["Residual", "ResidualAdjoint"], []),
     ("Adam + EMA", ["AdamUpdate", "EMAUpdate"], []),
     ("Adam reduce-scatter + allgather", ["AdamRedScatter", "AdamAllgather"], []),
-    ("PDE solve", ["PDESolve"], ["FFTTranspose"]),
-    ("FFT transposes", ["FFTTranspose"], []),
+    ("PDE solve", ["PDESolve"], ["FFT", "FFTTranspose"]),
+    ("FFT (FFTW-MPI, its transposes included)", ["FFT"], []),
+    ("tile <-> slab transposes", ["FFTTranspose"], []),
     ("I/O", ["DataWrite", "DataRead", "CheckpointWrite", "CheckpointRead"], []),
 ]
 STAGE_KEYS = {"finetune": "finetune.batch", "pretrain": "pretrain.batch",
@@ -245,7 +246,7 @@ def one_run(a, cfg, overrides, prep_extra, P):
         fail(f"the run at {P} ranks failed (exit {rc}); see {rundir}/output.txt")
     rec = record(a.stage, rundir, info, P)
     rec.update({"mode": a.mode, "layout": a.layout, "wall_s": wall, "load": os.getloadavg()[0],
-                "launcher": a.launcher})
+                "launcher": a.launcher, "cores": os.cpu_count()})
     with open(os.path.join(rundir, "record.json"), "w") as f:
         json.dump(rec, f, indent=1)
     step = rec["step_time_s"]
@@ -323,6 +324,8 @@ def merge(d, title=None):
     if not recs:
         fail(f"no run records (runs/*/record.json) under '{d}'; run `scaling.py run` first")
     recs.sort(key=lambda r: r["ranks"])
+    for r in recs:  # the breakdown again, from the events (records of older harnesses agree)
+        r["breakdown_s"] = breakdown(r["events"], r["steps"], r["stage"], r["stage_time_s"])
     kinds = {(r["stage"], r["mode"], r["layout"]) for r in recs}
     if len(kinds) > 1:
         fail(f"'{d}' holds runs of different studies {sorted(kinds)}; give each its own --out")
@@ -365,8 +368,11 @@ def plot(s, path, title):
     ax1.set_title(f"efficiency against {s['reference_ranks']} rank"
                   f"{'s' if s['reference_ranks'] > 1 else ''}")
     for p, r in zip(P, recs):
-        ax1.annotate(f"{r['step_time_s']:.3g} s", (p, 100 * r.get("efficiency", 0)),
-                     textcoords="offset points", xytext=(0, -14), ha="center", fontsize=8)
+        over = r.get("cores") and r["ranks"] > r["cores"]
+        ax1.annotate(f"{r['step_time_s']:.3g} s" + (f"\n({r['cores']} cores: oversubscribed)"
+                                                     if over else ""),
+                     (p, 100 * r.get("efficiency", 0)), textcoords="offset points",
+                     xytext=(0, -14 if not over else -24), ha="center", fontsize=8)
     labels = []
     for r in recs:
         labels += [k for k in r["breakdown_s"] if k not in labels]

@@ -85,5 +85,12 @@ pirf_np "$np" generate "$src/input/kolmogorov_quickstart.yaml" $k parallel.tiles
 check "the profiled Kolmogorov generation runs (exit $rc)" '[ "$rc" = 0 ] || cat "$work/out.txt"'
 check "Kolmogorov's events" \
   'check_log "$work/kolmogorov.txt" "pirf generate" "PDESolve FFT FFTTranspose DataWrite" flops:FFT'
+# the reader refuses what is not a -log_view report, and prints a report's table
+echo "not a report" > "$work/bad.txt"
+"$py" "$src/postprocess/petsc_log.py" "$work/bad.txt" > "$work/read.txt" 2>&1; rc=$?
+check "petsc_log.py refuses a file that is not a report (exit $rc)" \
+  '[ "$rc" = 2 ] && grep -q "not a PETSc -log_view report" "$work/read.txt"'
+"$py" "$src/postprocess/petsc_log.py" "$work/run.txt" --stage "pirf finetune" > "$work/read.txt" 2>&1
+check "petsc_log.py prints a stage's events" 'grep -q "^  TrainStep  *[1-9]" "$work/read.txt"'
 echo "log_view: $pass passed, $fail failed"
 [ $fail = 0 ]

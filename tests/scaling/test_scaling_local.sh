@@ -4,7 +4,8 @@
 # generation over 1 and 2 tiles each write scaling.json (one record per rank count with the layout
 # the mode implies, a positive time per step, per-event times from -log_view, the peak RSS per rank,
 # efficiency 1 at the reference) and scaling.png; bad sizes are refused with status 2 before
-# anything runs.
+# anything runs; the performance model (postprocess/perf_model.py) validates and projects from the
+# studies and refuses a study that is not of training steps.
 # usage: test_scaling_local.sh PIRF MPIEXEC SOURCE_DIR
 set -u
 pirf=$1; mpiexec=$2; src=$3; np=2
@@ -40,6 +41,30 @@ check "tiles [1,1] then [2,1], the grid and batch fixed, halo messages at 2 tile
 study gen --ranks 1,2 --layout tiles --stage generate
 check "strong generate study runs (exit $rc)" '[ "$rc" = 0 ] || cat "$work/gen.txt"'
 check "generate is timed per sample" 'records "$work/gen" "all(x[\"step_unit\"] == \"sample\" and x[\"step_time_s\"] > 0 and x[\"events\"][\"PDESolve\"][\"count\"] > 0 for x in r)"'
+
+# the performance model on these studies: exact at the 1-rank reference, every run predicted, and
+# a projection per node count with a layout that fits the nodes
+study ftiles --ranks 1,2 --layout tiles --stage finetune --steps 3
+check "strong finetune study over tiles runs (exit $rc)" '[ "$rc" = 0 ] || cat "$work/ftiles.txt"'
+"$pirf" info "$deck" $tiny > "$work/info.txt" 2>&1
+"$py" "$src/postprocess/perf_model.py" project "$work/weak/scaling.json" "$work/ftiles/scaling.json" \
+  --paper "$work/ftiles/scaling.json" --paper-n 4 --paper-pretrain "$work/strong/scaling.json" \
+  --info "$work/info.txt" --json "$work/model.json" > "$work/model.txt" 2>&1; rc=$?
+check "perf_model.py project runs (exit $rc)" '[ "$rc" = 0 ] || cat "$work/model.txt"'
+check "the model: exact at 1 rank, every run predicted, a fitting layout per node count" '"$py" - "$work/model.json" <<'"'"'PY'"'"'
+import json, sys
+m = json.load(open(sys.argv[1]))
+v = m["validation"]
+assert len(v) == 4 and all(x["predicted_s"] > 0 for x in v), v
+assert all(abs(x["error"]) < 1e-9 for x in v if x["ranks"] == 1), v
+runs = m["projection"]["runs"]
+assert {x["nodes"] for x in runs} >= {1, 2, 64, 256}, runs
+assert all(x["ranks"] <= 128 * x["nodes"] and x["step_s"] > 0 for x in runs), runs
+assert all((60 if x["run"].startswith("pretraining") else 40) % x["groups"] == 0 for x in runs), runs
+assert m["projection"]["memory"]["projection"], m["projection"]["memory"]
+PY'
+"$py" "$src/postprocess/perf_model.py" validate "$work/gen/scaling.json" > "$work/bad.txt" 2>&1; rc=$?
+check "the model refuses a generate study (exit $rc)" '[ "$rc" = 2 ] && grep -q "the model is of training steps" "$work/bad.txt"'
 
 # merge again from the records alone (what the SLURM merge job does)
 rm "$work/weak/scaling.json" "$work/weak/scaling.png"
