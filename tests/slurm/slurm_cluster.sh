@@ -3,6 +3,7 @@
 # (facts in docs/DEVELOPING.md, "Testing job scripts"): auth/none (no munge), no cgroups, no systemd, its
 # own ports, nothing written to /etc.
 #   source slurm_cluster.sh; slurm_up DIR; ...; slurm_down DIR
+#   (or, in a test: slurm_test_begin NAME, then check DESCRIPTION CONDITION ...)
 slurm_up() {
   local D=$1 host port
   host=$(hostname -s)
@@ -74,3 +75,16 @@ slurm_wait() {
   done
   scontrol show job -o "$job" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p'
 }
+
+# The common start of a job-script test (sourced by it): MPI as root, a private cluster in $D
+# (removed on exit), the check/pass/fail counters. NAME is the test's summary-line name.
+slurm_test_begin() {
+  local name=$1
+  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+  export OMPI_MCA_hwloc_base_binding_policy=none OPENBLAS_NUM_THREADS=1
+  D=$(mktemp -d /tmp/pirf-slurm.XXXXXX)
+  trap 'slurm_down "$D"; rm -rf "$D"' EXIT
+  fail=0; pass=0
+  slurm_up "$D" || { echo "$name: 0 passed, 1 failed"; exit 1; }
+}
+check() { if eval "$2"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }

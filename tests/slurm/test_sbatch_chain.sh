@@ -9,14 +9,7 @@ set -uo pipefail
 pirf=$1; src=$2
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/slurm_cluster.sh"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-export OMPI_MCA_hwloc_base_binding_policy=none OPENBLAS_NUM_THREADS=1
-D=$(mktemp -d /tmp/pirf-slurm.XXXXXX)
-trap 'slurm_down "$D"; rm -rf "$D"' EXIT
-fail=0; pass=0
-check() { if eval "$2"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
-
-slurm_up "$D" || { echo "slurm_job_script: 0 passed, 1 failed"; exit 1; }
+slurm_test_begin slurm_job_script
 deck=$src/input/quickstart.yaml
 steps=400
 args=(grid.resolution=16 data.path=$D/d16.h5 data.samples=8 model.channels=8 model.channel_mult=[1,2]

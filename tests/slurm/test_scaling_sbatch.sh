@@ -9,14 +9,8 @@ set -uo pipefail
 pirf=$1; src=$2
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/slurm_cluster.sh"
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-export OMPI_MCA_hwloc_base_binding_policy=none OPENBLAS_NUM_THREADS=1 OMPI_MCA_odls_base_sigkill_timeout=0
-D=$(mktemp -d /tmp/pirf-slurm.XXXXXX)
-trap 'slurm_down "$D"; rm -rf "$D"' EXIT
-fail=0; pass=0
-check() { if eval "$2"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
-
-slurm_up "$D" || { echo "slurm_scaling: 0 passed, 1 failed"; exit 1; }
+slurm_test_begin slurm_scaling
+export OMPI_MCA_odls_base_sigkill_timeout=0 # no grace after a failed rank (fast errors)
 deck=$src/input/quickstart.yaml
 args=(grid.resolution=16 model.channels=8 model.channel_mult=[1,2] model.attn_resolutions=[8]
       model.num_blocks=1 finetune.batch=2 pretrain.batch=2 finetune.steps=4)
