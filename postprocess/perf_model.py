@@ -400,7 +400,7 @@ def project(model, a):
               f"{tot:.3g} h ({tot / 24:.3g} days) |")
     if a.info:
         info = info_memory(a.info)
-        st = load([a.paper])[0]
+        st = load([a.paper])[0]  # the paper network's measured peaks calibrate the factor
         factor = memory_factor(info, st["records"])
         checks = [(r["ranks"], r["tiles"], r["grid"], r["rss_mib"],
                    memory_mib(info, r["grid"], r["tiles"][0] * r["tiles"][1], factor), "paper")

@@ -189,10 +189,10 @@ def prepare(a, cfg, overrides):
     extra = []
     if a.stage == "generate":
         return extra
-    B = max(int(cfg["pretrain"]["batch"]), int(cfg["finetune"]["batch"]), 2)
+    # pretrain: samples for the study's largest batch; finetune: two, for its one-step base
+    B = 2
     if a.stage == "pretrain":
-        # enough samples for the largest batch of the study
-        B *= max(a.ranks) if a.mode == "weak" and a.layout == "groups" else 1
+        B = max(plan(cfg, a.stage, a.mode, a.layout, P)[1]["batch"] for P in a.ranks)
     data = os.path.join(prep, "data.h5")
     base = os.path.join(prep, "base.h5")
     common = [f"output.dir={prep}", f"data.path={data}", "parallel.tiles=[1,1]"]
