@@ -5,6 +5,7 @@
 #define PIRF_APP_H
 
 #include "pirf/config.h"
+#include "pirf/finetune.h"
 
 #include <stddef.h>
 
@@ -26,6 +27,9 @@ const char *pirf_evaluate_output(const pirf_config *cfg, char *buf, size_t len);
 /* The file that marks pretraining done: output.dir/base.h5. */
 const char *pirf_pretrain_output(const pirf_config *cfg, char *buf, size_t len);
 
+/* The finetune.* keys of a deck as pirf_ft_config (the dropout flag is set by the caller, from
+ * the network it builds). */
+int pirf_ft_config_from_deck(const pirf_config *cfg, uint32_t seed, pirf_ft_config *fc);
 /* The fine-tuned model: output.dir/pirf.h5. */
 const char *pirf_finetune_output(const pirf_config *cfg, char *buf, size_t len);
 

@@ -47,4 +47,12 @@ void pirf_unet_flops(const pirf_unet *net, pirf_unet_flop_count *f);
  * EMA); then the work, tape and parameter bytes and the peak RSS per rank. */
 int pirf_bench_network(pirf_bench *b, const pirf_config *cfg, int B);
 
+/* The PIRF-iteration row (src/app/bench_pirf.c): one iteration of `pirf finetune` with the deck's
+ * method, N, K, batch and trainable range, then its time per phase (no-grad prefix, taped
+ * forward, backward, reward, optimizer, EMA) and the peak RSS per rank. */
+int pirf_bench_pirf(pirf_bench *b, const pirf_config *cfg);
+
+/* The peak RSS of the ranks of comm in MiB (getrusage), the largest over them; collective. */
+double pirf_bench_max_rss_mib(MPI_Comm comm);
+
 #endif

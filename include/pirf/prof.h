@@ -102,6 +102,14 @@ static inline void pirf_prof_end(pirf_event e, double flops) {
   (void)PetscLogEventEnd(pirf_prof_event[e], 0, 0, 0, 0);
 }
 
+/* Starts PETSc's default logging if -log_view did not (pirf bench reads event times). */
+int pirf_prof_start(void);
+/* This rank's totals of event e in the current stage so far: seconds, flops and calls (all 0
+ * without logging). A caller takes differences around the work it times. */
+void pirf_prof_totals(pirf_event e, double *seconds, double *flops, int *count);
+/* This rank's flops counted so far (PetscLogFlops), all events together. */
+double pirf_prof_flops(void);
+
 /* A pipeline stage: everything between push and pop is reported under "pirf <stage>" (pirf run
  * pushes each stage in turn). Pop the stage that was pushed, on every path out. */
 void pirf_prof_stage_push(pirf_stage s);

@@ -158,3 +158,11 @@ int pirf_bench_end(pirf_bench *b) {
   pirf_log("[bench] peak memory per rank (max RSS): %.1f MiB (min over ranks %.1f MiB)\n", hi, lo);
   return 0;
 }
+
+double pirf_bench_max_rss_mib(MPI_Comm comm) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  double mib = ru.ru_maxrss / 1024.0; /* KiB on Linux */
+  MPI_Allreduce(MPI_IN_PLACE, &mib, 1, MPI_DOUBLE, MPI_MAX, comm);
+  return mib;
+}

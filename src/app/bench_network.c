@@ -118,14 +118,6 @@ static void fill(float *a, size_t n, unsigned seed) {
   }
 }
 
-static double max_rss_mib(MPI_Comm comm) {
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  double mib = ru.ru_maxrss / 1024.0; /* KiB on Linux */
-  MPI_Allreduce(MPI_IN_PLACE, &mib, 1, MPI_DOUBLE, MPI_MAX, comm);
-  return mib;
-}
-
 static int bench_rows(pirf_bench *b, const pirf_config *cfg, const pirf_unet *net,
                       const pirf_decomp *dc, int B, net_case *c) {
   const size_t P = net->table.total, n = (size_t)B * c->C * dc->xm * dc->ym;
@@ -160,7 +152,7 @@ static int bench_rows(pirf_bench *b, const pirf_config *cfg, const pirf_unet *ne
   PIRF_TRY(pirf_unet_work_create(net, dc, B, 0, &c->wf));
   PIRF_TRY(pirf_bench_row(b, "network forward (no tape)", shape, f.total * samples, run_forward,
                           c));
-  const double rss_fwd = max_rss_mib(b->comm);
+  const double rss_fwd = pirf_bench_max_rss_mib(b->comm);
   const size_t wf = pirf_unet_work_bytes(c->wf);
   pirf_unet_work_destroy(&c->wf);
 
@@ -168,7 +160,7 @@ static int bench_rows(pirf_bench *b, const pirf_config *cfg, const pirf_unet *ne
   PIRF_TRY(pirf_unet_tape_create(net, dc, B, &c->tape));
   PIRF_TRY(pirf_bench_row(b, "network forward+backward", shape, 3 * f.total * samples,
                           run_forward_backward, c));
-  const double rss_fb = max_rss_mib(b->comm);
+  const double rss_fb = pirf_bench_max_rss_mib(b->comm);
 
   PIRF_TRY(pirf_edm_loss_buf_create(&c->lb, dc, B, c->C));
   c->have_lb = 1;
@@ -176,7 +168,7 @@ static int bench_rows(pirf_bench *b, const pirf_config *cfg, const pirf_unet *ne
   c->have_opt = 1;
   PIRF_TRY(pirf_bench_row(b, "training step (loss+bwd+Adam+EMA)", shape, 3 * f.total * samples,
                           run_train_step, c));
-  const double rss_train = max_rss_mib(b->comm);
+  const double rss_train = pirf_bench_max_rss_mib(b->comm);
 
   const size_t wb = pirf_unet_work_bytes(c->wb), tb = pirf_unet_tape_bytes(c->tape);
   pirf_log("[bench] network memory per rank: parameters %.1f MiB per copy; work %.1f MiB "

@@ -1,11 +1,13 @@
 /* `pirf bench DECK [key=value ...] [-bench_batch B] [-bench_reps N] [-bench_baseline 0|1]
- *             [-bench_conv 0|1] [-bench_network 0|1]`:
+ *             [-bench_conv 0|1] [-bench_network 0|1] [-bench_pirf 0|1]`:
  * how fast this machine runs the network's kernels, against its own measured FP32 peak.
  *
  * Rows of the whole network (src/app/bench_network.c; -bench_network 0 skips them): one
  * evaluation of the deck's EDM-preconditioned SongUNet, one taped forward + full backward, and one
  * training step, with GFLOP/s from the counted FLOPs of all convolutions, linears and attention,
- * and the memory per rank. -bench_conv 0 skips the convolution rows below.
+ * and the memory per rank. -bench_conv 0 skips the convolution rows below. -bench_pirf 1 adds one
+ * PIRF fine-tuning iteration with the deck's finetune.* settings and batch, split into its phases
+ * (src/app/bench_pirf.c); it is off by default because at paper scale an iteration takes minutes.
  *
  * Rows: 3x3 convolution forward, backward-data (dx only) and backward-weights (dw and db) at each
  * U-Net level of the deck (channels = model.channels * model.channel_mult[l], resolution
@@ -150,10 +152,11 @@ static int bench_conv(pirf_bench *b, const pirf_decomp *dc, int level, int B, in
 
 static int bench(pirf_config *cfg) {
   PetscInt B = 1, reps = 5;
-  PetscBool baseline = PETSC_TRUE, conv = PETSC_TRUE, network = PETSC_TRUE;
+  PetscBool baseline = PETSC_TRUE, conv = PETSC_TRUE, network = PETSC_TRUE, pirf = PETSC_FALSE;
   PIRF_PETSC(PetscOptionsGetInt(NULL, NULL, "-bench_batch", &B, NULL));
   PIRF_PETSC(PetscOptionsGetBool(NULL, NULL, "-bench_conv", &conv, NULL));
   PIRF_PETSC(PetscOptionsGetBool(NULL, NULL, "-bench_network", &network, NULL));
+  PIRF_PETSC(PetscOptionsGetBool(NULL, NULL, "-bench_pirf", &pirf, NULL));
   PIRF_PETSC(PetscOptionsGetBool(NULL, NULL, "-bench_baseline", &baseline, NULL));
   PIRF_PETSC(PetscOptionsGetInt(NULL, NULL, "-bench_reps", &reps, NULL));
   PIRF_USER_CHECK(B >= 1 && reps >= 1, "-bench_batch and -bench_reps must be positive");
@@ -169,6 +172,7 @@ static int bench(pirf_config *cfg) {
   pirf_bench b;
   PIRF_TRY(pirf_bench_begin(&b, MPI_COMM_WORLD, (int)reps));
   int err = network ? pirf_bench_network(&b, cfg, (int)B) : 0;
+  if (!err && pirf) err = pirf_bench_pirf(&b, cfg);
   for (int l = 0; l < levels && !err && conv; l++) {
     int C = ch * (int)mult[l];
     err = bench_conv(&b, &dc, l, (int)B, C, C, 3, "", baseline);

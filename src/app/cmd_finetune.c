@@ -179,31 +179,36 @@ static int log_interval(pirf_training_run *r, interval *iv, char *extra, size_t 
   return 0;
 }
 
+int pirf_ft_config_from_deck(const pirf_config *cfg, uint32_t seed, pirf_ft_config *fc) {
+  *fc = pirf_ft_defaults();
+  const char *method = pirf_cfg_str(cfg, "finetune.method");
+  for (int m = PIRF_FT_DRAFT_K; m <= PIRF_FT_DRAFT_LV; m++)
+    if (!strcmp(method, pirf_ft_method_name((pirf_ft_method)m))) fc->method = (pirf_ft_method)m;
+  fc->k = (int)pirf_cfg_int(cfg, "finetune.k");
+  fc->steps = (int)pirf_cfg_int(cfg, "finetune.steps");
+  fc->random_schedule = pirf_cfg_bool(cfg, "finetune.random_schedule");
+  fc->lv_inner = (int)pirf_cfg_int(cfg, "finetune.lv_inner_steps");
+  fc->sigma_min = pirf_cfg_real(cfg, "finetune.sigma_min");
+  fc->sigma_max = pirf_cfg_real(cfg, "finetune.sigma_max");
+  fc->rho = pirf_cfg_real(cfg, "finetune.rho");
+  fc->loss_scaling = pirf_cfg_real(cfg, "finetune.loss_scaling");
+  fc->lambda = pirf_cfg_real(cfg, "finetune.weight_reg");
+  fc->truncate = pirf_cfg_bool(cfg, "finetune.truncate");
+  fc->seed = seed;
+  fc->batch = pirf_cfg_int(cfg, "finetune.batch");
+  fc->micro = pirf_cfg_int(cfg, "finetune.micro_batch");
+  PIRF_USER_CHECK(fc->sigma_min < fc->sigma_max,
+                  "finetune.sigma_min (%g) must be smaller than finetune.sigma_max (%g)",
+                  fc->sigma_min, fc->sigma_max);
+  return 0;
+}
+
 static int run(pirf_config *cfg, tuner *t) {
   pirf_training_run *r = &t->r;
   const char *dir = pirf_cfg_str(cfg, "output.dir");
   PIRF_TRY(pirf_training_init(r, cfg, "finetune", "iter", "pirf-state.h5", "finetune.jsonl"));
-  const uint32_t seed = r->seed;
-  pirf_ft_config fc = pirf_ft_defaults();
-  const char *method = pirf_cfg_str(cfg, "finetune.method");
-  for (int m = PIRF_FT_DRAFT_K; m <= PIRF_FT_DRAFT_LV; m++)
-    if (!strcmp(method, pirf_ft_method_name((pirf_ft_method)m))) fc.method = (pirf_ft_method)m;
-  fc.k = (int)pirf_cfg_int(cfg, "finetune.k");
-  fc.steps = (int)pirf_cfg_int(cfg, "finetune.steps");
-  fc.random_schedule = pirf_cfg_bool(cfg, "finetune.random_schedule");
-  fc.lv_inner = (int)pirf_cfg_int(cfg, "finetune.lv_inner_steps");
-  fc.sigma_min = pirf_cfg_real(cfg, "finetune.sigma_min");
-  fc.sigma_max = pirf_cfg_real(cfg, "finetune.sigma_max");
-  fc.rho = pirf_cfg_real(cfg, "finetune.rho");
-  fc.loss_scaling = pirf_cfg_real(cfg, "finetune.loss_scaling");
-  fc.lambda = pirf_cfg_real(cfg, "finetune.weight_reg");
-  fc.truncate = pirf_cfg_bool(cfg, "finetune.truncate");
-  fc.seed = seed;
-  fc.batch = pirf_cfg_int(cfg, "finetune.batch");
-  fc.micro = pirf_cfg_int(cfg, "finetune.micro_batch");
-  PIRF_USER_CHECK(fc.sigma_min < fc.sigma_max,
-                  "finetune.sigma_min (%g) must be smaller than finetune.sigma_max (%g)",
-                  fc.sigma_min, fc.sigma_max);
+  pirf_ft_config fc;
+  PIRF_TRY(pirf_ft_config_from_deck(cfg, r->seed, &fc));
 
   PIRF_TRY(pirf_training_decomp(r, cfg));
   const pirf_decomp *dc = &r->dc;
@@ -253,7 +258,7 @@ static int run(pirf_config *cfg, tuner *t) {
       PIRF_TRY(pirf_checkpoint_read_weights(base, MPI_COMM_WORLD, &r->net.table,
                                             pirf_cfg_str(cfg, "finetune.base_group"), r->params));
     } else {
-      pirf_unet_init_params(&r->net, seed, r->params); /* bench: memory does not need weights */
+      pirf_unet_init_params(&r->net, r->seed, r->params); /* bench: memory does not need weights */
     }
     memcpy(r->ema, r->params, P * sizeof *r->ema);
     memcpy(r->ref, r->params, P * sizeof *r->ref);

@@ -97,13 +97,14 @@ static const command commands[] = {
     {"bench", pirf_cmd_bench, "time the network's kernels against this machine's measured peak", 0,
      NULL, "bench_", NULL,
      "DECK.yaml [key.sub=value ...] [-bench_batch B] [-bench_reps N] [-bench_conv 0|1]\n"
-     "                 [-bench_network 0|1] [-bench_baseline 0|1]",
+     "                 [-bench_network 0|1] [-bench_pirf 0|1] [-bench_baseline 0|1]",
      "Times the deck's network (evaluation, taped forward and backward, a training step) and its\n"
      "3x3 convolutions against this machine's measured FP32 peak (docs/performance.md).\n"
      "  -bench_batch B       samples per data group per call (default 1)\n"
      "  -bench_reps N        repetitions of each row\n"
      "  -bench_conv 0|1      the convolution rows (default 1)\n"
      "  -bench_network 0|1   the whole-network rows (default 1)\n"
+     "  -bench_pirf 0|1      one PIRF iteration of the deck (finetune.*), by phase (default 0)\n"
      "  -bench_baseline 0|1  every convolution algorithm, not only the default (default 1)\n"},
     {"denoise", pirf_cmd_denoise, "D(x; sigma) of a checkpoint on a field file, and its vjp", 1,
      NULL, "", NULL,

@@ -78,3 +78,32 @@ void pirf_prof_stage_push(pirf_stage s) {
 void pirf_prof_stage_pop(pirf_stage s) {
   if (pirf_prof_on && stage_registered[s]) (void)PetscLogStagePop();
 }
+
+int pirf_prof_start(void) {
+  if (!pirf_prof_on) return 0;
+  PetscBool active = PETSC_FALSE;
+  if (PetscLogIsActive(&active)) return 1;
+  return active ? 0 : (PetscLogDefaultBegin() != 0);
+}
+
+void pirf_prof_totals(pirf_event e, double *seconds, double *flops, int *count) {
+  *seconds = *flops = 0;
+  *count = 0;
+  PetscBool active = PETSC_FALSE;
+  if (!pirf_prof_on || PetscLogIsActive(&active) || !active) return;
+  PetscStageLog log;
+  int stage;
+  PetscEventPerfInfo info;
+  if (PetscLogGetStageLog(&log) || PetscStageLogGetCurrent(log, &stage) || stage < 0 ||
+      PetscLogEventGetPerfInfo(stage, pirf_prof_event[e], &info))
+    return;
+  *seconds = info.time;
+  *flops = info.flops;
+  *count = info.count;
+}
+
+double pirf_prof_flops(void) {
+  PetscLogDouble f = 0;
+  if (pirf_prof_on) (void)PetscGetFlops(&f);
+  return f;
+}
