@@ -41,7 +41,7 @@ logged() {
 }
 on() { [[ " $want " == *" $1 "* ]] && [ ! -e "$dir/$1/done" ]; }
 finish() { touch "$dir/$1/done"; }
-log "$(date -u +%FT%TZ) on $(hostname), $(nproc) cores, commit $(git rev-parse --short HEAD); load: $(uptime)"
+log "$(date -u +%FT%TZ) on $(hostname), $(nproc) cores ($(lscpu | sed -n 's/^Model name: *//p')), commit $(git rev-parse --short HEAD); load: $(uptime)"
 
 if on overhead; then # the cost of profiling: the quickstart's fine-tuning (its 16^2 network, the
   # finest-grained events per flop of any deck), with and without -log_view, and against the build
