@@ -127,7 +127,7 @@ def counts(r, h=None, calls=1.0):
     h = h or r
     spg = samples_per_group(r) / samples_per_group(h)
     halo_calls = calls * per_step(h, HALO, "count") * spg
-    n_red = calls * per_step(h, ("GroupNormAllred", "AttnGatherKV", "AttnRedScatKV"), "count") * spg
+    n_red = calls * per_step(h, REDUCTIONS, "count") * spg
     return halo_calls * neighbours(r["tiles"]), n_red
 
 

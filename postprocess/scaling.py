@@ -288,7 +288,6 @@ def record(stage, rundir, info, P):
             "step_time_s": per_step, "stage_time_s": st["time_s"], "rss_mib": rss,
             "trainable_params": trainable,
             "trainable_bytes": 4 * trainable if trainable else None,
-            "breakdown_s": breakdown(events, units, stage, st["time_s"]),
             "events": events}
 
 
@@ -324,7 +323,7 @@ def merge(d, title=None):
     if not recs:
         fail(f"no run records (runs/*/record.json) under '{d}'; run `scaling.py run` first")
     recs.sort(key=lambda r: r["ranks"])
-    for r in recs:  # the breakdown again, from the events (records of older harnesses agree)
+    for r in recs:  # derived here, from the events, so records of any harness version agree
         r["breakdown_s"] = breakdown(r["events"], r["steps"], r["stage"], r["stage_time_s"])
     kinds = {(r["stage"], r["mode"], r["layout"]) for r in recs}
     if len(kinds) > 1:

@@ -46,7 +46,7 @@ typedef enum {
   /* model */
   PIRF_EV_UNET_FWD, /* one network evaluation (all its layers), taped or not */
   PIRF_EV_UNET_BWD,
-  PIRF_EV_GRAD_REDUCE, /* the gradient Allreduce over the tiles of a sample */
+  PIRF_EV_GRAD_REDUCE, /* pirf denoise: the gradient Allreduce over all ranks */
   /* diffusion */
   PIRF_EV_SAMPLER_STEP,      /* one Heun/Euler step without a tape (the no-grad prefix, sampling) */
   PIRF_EV_SAMPLER_STEP_TAPE, /* one taped step (the last K of a PIRF iteration) */
