@@ -111,21 +111,37 @@ static int bench_iteration(pirf_bench *b, const pirf_config *cfg, const pirf_dec
            fc.steps, fc.k);
   snprintf(shape, sizeof shape, "batch %ld %dch %dx%d %s", fc.batch, uc.model_channels,
            uc.resolution, uc.resolution, pirf_cfg_str(cfg, "finetune.trainable"));
+  /* The phases are disjoint parts of each call, timed over the row's calls (its warm-up and
+   * repetitions) on every rank. They are reported for one rank, the one with the largest sum,
+   * beside that rank's own wall time per call, so that they add up to a part of it: a maximum
+   * per phase over ranks would add waits that fall in different phases on different ranks. */
   double t0[NPHASES], t1[NPHASES];
   phase_seconds(t0);
+  const double w0 = pirf_wtime();
   if (!err) err = pirf_bench_row(b, name, shape, flops, run_iteration, c);
+  const double wall = pirf_wtime() - w0;
   phase_seconds(t1);
   if (!err) {
-    double t[NPHASES];
     const int calls = b->reps + 1; /* the row's warm-up call and its repetitions */
-    for (int p = 0; p < NPHASES; p++) t[p] = (t1[p] - t0[p]) / calls;
-    PIRF_MPI(MPI_Allreduce(MPI_IN_PLACE, t, NPHASES, MPI_DOUBLE, MPI_MAX, b->comm));
+    double t[NPHASES + 1];
+    struct {
+      double sum;
+      int rank;
+    } mine = {0, 0}, top;
+    for (int p = 0; p < NPHASES; p++) t[p] = (t1[p] - t0[p]) / calls, mine.sum += t[p];
+    t[NPHASES] = wall / calls;
+    PIRF_MPI(MPI_Comm_rank(b->comm, &mine.rank));
+    PIRF_MPI(MPI_Allreduce(&mine, &top, 1, MPI_DOUBLE_INT, MPI_MAXLOC, b->comm));
+    PIRF_MPI(MPI_Bcast(t, NPHASES + 1, MPI_DOUBLE, top.rank, b->comm));
     char line[512];
     int n = snprintf(line, sizeof line, "[bench] PIRF iteration phases (s per iteration, mean of "
-                     "%d, the largest over the ranks):", calls);
+                     "%d, rank %d, whose phases take longest):", calls, top.rank);
     for (int p = 0; p < NPHASES && n < (int)sizeof line; p++)
       n += snprintf(line + n, sizeof line - (size_t)n, "%s %s %.4g", p ? "," : "", phase_names[p],
                     t[p]);
+    if (n < (int)sizeof line)
+      snprintf(line + n, sizeof line - (size_t)n, "; of %.4g s per call on that rank",
+               t[NPHASES]);
     pirf_log("%s\n", line);
     pirf_log("[bench] PIRF iteration: %zu of %zu parameters trainable, %d tape%s; peak memory per "
              "rank (max RSS, max over ranks) %.1f MiB\n", c->ft.count, P, c->ft.ntapes,

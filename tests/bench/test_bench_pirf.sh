@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # pirf bench -bench_pirf 1: the PIRF-iteration row on a tiny deck at NP ranks prints the row (time,
 # GFLOP/s, % of peak), the time of each phase, and the peak RSS per rank. The phases are parts of
-# the iteration: each is positive, together they take at most the slowest repetition, and the
+# the iteration: each is positive, together they take at most the reported rank's time per call
+# (the events nest in none of the others, and all fall inside the call), and the
 # no-grad prefix (N - K = 6 of N = 8 steps, untaped) takes longer than the K taped steps.
 # usage: test_bench_pirf.sh PIRF MPIEXEC SOURCE_DIR NP
 set -u
@@ -21,11 +22,11 @@ rc=$?
 check "the bench runs (exit $rc)" '[ "$rc" = 0 ]'
 check "the row: time, GFLOP/s and % of peak" \
   'grep -Eq "^PIRF iteration \(draft-k, N 8, K 2\) +batch 2 8ch 16x16 decoder0 +[0-9.]+ +[0-9.]+-[0-9.]+ +[0-9.]+ +[0-9.]+%" "$out"'
-check "the phases add up to at most the slowest repetition; the prefix outlasts the taped steps" \
-  'awk '"'"'/^PIRF iteration/ { split($(NF-2), r, "-"); slow = r[2] / 1000 }
-     /PIRF iteration phases/ { sub(/.*:/, ""); n = split($0, f, ","); s = 0
+check "the phases add up to at most one rank's time per call; the prefix outlasts the taped steps" \
+  'awk '"'"'/PIRF iteration phases/ { line = $0; sub(/.*; of /, "", line); split(line, w, " "); call = w[1]
+       sub(/.*:/, ""); sub(/;.*/, ""); n = split($0, f, ","); s = 0
        for (i = 1; i <= n; i++) { k = split(f[i], w, " "); v[i] = w[k]; s += w[k]; if (w[k] <= 0) bad = 1 } }
-     END { exit !(slow > 0 && n == 6 && !bad && s <= slow * 1.02 && v[1] > v[2]) }'"'"' "$out"'
+     END { exit !(call > 0 && n == 6 && !bad && s <= call * 1.001 && v[1] > v[2]) }'"'"' "$out"'
 check "trainable parameters, tapes and the peak RSS per rank" \
   'grep -Eq "PIRF iteration: [0-9]+ of [0-9]+ parameters trainable, 3 tapes; peak memory per rank .* [0-9.]+ MiB" "$out"'
 echo "bench_pirf: $pass passed, $fail failed"
