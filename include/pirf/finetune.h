@@ -67,6 +67,10 @@ typedef struct {
   pirf_edm_denoiser den;
   float *x, *xbar, *scratch, *saved, *lv;
   float *grad;           /* the gradient arena (table.total floats; only the range is written) */
+  /* optional: called with each round's final samples x_N (nb of them, this rank's tile), so a
+   * caller can measure them without holding the whole batch at once */
+  int (*on_samples)(void *ctx, const float *x, int nb);
+  void *on_samples_ctx;
 } pirf_ft;
 
 /* Checks the configuration against the job (collective user errors: K > N, too many tapes, batch

@@ -100,6 +100,7 @@ typedef struct {
   pirf_training_run r;
   pirf_physics *ph;
   pirf_ft ft, ev;
+  double level[2]; /* the evaluation's level-offset sum and pixel count */
 } tuner;
 
 static void tuner_destroy(tuner *t) {
@@ -109,30 +110,41 @@ static void tuner_destroy(tuner *t) {
   pirf_training_destroy(&t->r);
 }
 
+/* The evaluation's rounds (pirf_ft.on_samples): for a two-valued coefficient (Darcy's a), the sum
+ * over this rank's pixels of the distance to the nearest allowed value as a fraction of their gap,
+ * and the pixel count. */
+static int sum_level_offset(void *ctx, const float *x, int nb) {
+  tuner *t = ctx;
+  const pirf_pde *pde = t->ph->pde;
+  const int c = pde->levels_channel, C = pde->channels;
+  const size_t tile = (size_t)t->r.dc.xm * t->r.dc.ym;
+  const double lo = pde->levels[0], hi = pde->levels[1], gap = fabs(hi - lo);
+  for (int b = 0; b < nb; b++)
+    for (size_t k = 0; k < tile; k++) {
+      double a = (x[((size_t)b * C + c) * tile + k] - t->ph->norm_shift[c]) / t->ph->norm_scale[c];
+      t->level[0] += fmin(fabs(a - lo), fabs(a - hi)) / gap;
+      t->level[1] += 1;
+    }
+  return 0;
+}
+
 /* The plain N-step sampler's residual on fixed latents (iteration index far from training's) and,
- * for a two-valued coefficient (Darcy's a), the mean distance to the nearest allowed value as a
- * fraction of their gap. */
+ * for a two-valued coefficient, the mean distance to the nearest allowed value as a fraction of
+ * their gap (-1 otherwise). The samples are made in rounds of the training's round size, so the
+ * evaluation never needs more memory than training does. */
 static int evaluate(tuner *t, const float *w, double *mse, double *level) {
+  const pirf_pde *pde = t->ph->pde;
+  const int two_valued = pde->levels_channel >= 0 && pde->levels[0] != pde->levels[1];
+  t->level[0] = t->level[1] = 0;
+  t->ev.on_samples = two_valued ? sum_level_offset : NULL;
+  t->ev.on_samples_ctx = t;
   pirf_ft_stats st;
   PIRF_TRY(pirf_ft_loss(&t->ev, w, NULL, NULL, 0x7fffffffL, &st));
   *mse = st.residual_mse;
   *level = -1;
-  const pirf_pde *pde = t->ph->pde;
-  if (pde->levels_channel < 0 || pde->levels[0] == pde->levels[1]) return 0;
-  /* one round holds the group's whole share (micro = share), so ft->x has every sample */
-  const int c = pde->levels_channel, C = pde->channels;
-  const size_t tile = (size_t)t->r.dc.xm * t->r.dc.ym;
-  const double lo = pde->levels[0], hi = pde->levels[1], gap = fabs(hi - lo);
-  double s[2] = {0, 0};
-  for (long b = 0; b < t->ev.share; b++)
-    for (size_t k = 0; k < tile; k++) {
-      double a = (t->ev.x[((size_t)b * C + c) * tile + k] - t->ph->norm_shift[c]) /
-                 t->ph->norm_scale[c];
-      s[0] += fmin(fabs(a - lo), fabs(a - hi)) / gap;
-      s[1] += 1;
-    }
-  PIRF_MPI(MPI_Allreduce(MPI_IN_PLACE, s, 2, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD));
-  *level = s[0] / s[1];
+  if (!two_valued) return 0;
+  PIRF_MPI(MPI_Allreduce(MPI_IN_PLACE, t->level, 2, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD));
+  *level = t->level[0] / t->level[1];
   return 0;
 }
 
@@ -146,11 +158,13 @@ static int log_eval(tuner *t, const char *which, double mse, double level) {
 static void print_memory(tuner *t, const char *what) {
   size_t tapes = 0;
   for (int s = 0; s < t->ft.ntapes; s++) tapes += pirf_unet_tape_bytes(t->ft.tapes[s]);
-  double v[3] = {(double)tapes, (double)pirf_unet_work_bytes(t->ft.work), pirf_rss_peak_mib()};
-  MPI_Allreduce(MPI_IN_PLACE, v, 3, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+  double v[4] = {(double)tapes, (double)pirf_unet_work_bytes(t->ft.work),
+                 t->ev.work ? (double)pirf_unet_work_bytes(t->ev.work) : 0, pirf_rss_peak_mib()};
+  MPI_Allreduce(MPI_IN_PLACE, v, 4, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
   pirf_log("[finetune] memory per rank (max over ranks) %s: %d tape%s %.3f MiB, work %.3f MiB, "
-           "maxrss %.1f MiB\n", what, t->ft.ntapes, t->ft.ntapes == 1 ? "" : "s",
-           v[0] / 1048576.0, v[1] / 1048576.0, v[2]);
+           "evaluation work %.3f MiB, maxrss %.1f MiB\n", what, t->ft.ntapes,
+           t->ft.ntapes == 1 ? "" : "s", v[0] / 1048576.0, v[1] / 1048576.0, v[2] / 1048576.0,
+           v[3]);
 }
 
 /* The sums since the last log line, and the line itself (also written for the part of an interval
@@ -228,7 +242,7 @@ static int run(pirf_config *cfg, tuner *t) {
     ec.eval_only = 1;
     ec.lambda = 0; /* the residual alone */
     ec.batch = neval;
-    ec.micro = 0;
+    ec.micro = t->ft.micro; /* rounds no larger than training's, which fit */
     ec.random_schedule = 0;
     PIRF_TRY(pirf_ft_create(&t->ev, &r->net, dc, t->ph, &ec, pf, pe));
   }

@@ -239,6 +239,7 @@ static int iterate(pirf_ft *ft, const float *params, const float *prefix, const 
       PIRF_TRY(pirf_heun_steps_taped(d, sigma, N, N - K, ft->x, ft->saved));
       memset(ft->xbar, 0, n * sizeof *ft->xbar);
     }
+    if (ft->on_samples) PIRF_TRY(ft->on_samples(ft->on_samples_ctx, ft->x, nb));
     double l;
     PIRF_TRY(pirf_reward_mse(ft->ph, nb, ft->x, &l, taped ? ft->xbar : NULL, wl));
     mse += w * l;

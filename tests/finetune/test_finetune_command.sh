@@ -6,6 +6,8 @@
 #   - 2x1 tiles on 2 ranks agree with 2 data groups to 1e-5 (float sums in another order);
 #   - only the trainable level moves (the encoder equals the base), /ref is the base's EMA;
 #   - finetune.jsonl has one finite line per iteration;
+#   - the evaluation (finetune.eval_samples) runs in rounds of training's size: its work buffers
+#     are the same for 64 samples as for 2;
 #   - user errors: a missing base checkpoint, K > N, a batch not divisible by the data groups,
 #     an empty trainable set; each exits with status 2 and a message naming the key.
 # usage: test_finetune_command.sh PIRF MPIEXEC SOURCE_DIR
@@ -51,6 +53,11 @@ check "/ref is the base EMA" "h5diff -q $work/a/pirf.h5 $work/base/base.h5 /ref 
 check "the output level moved" "! h5diff -q $work/a/pirf.h5 $work/base/base.h5 /net/dec.16x16_aux_conv.weight /ema/dec.16x16_aux_conv.weight"
 check "one log line per iteration" "[ \$(grep -c '\"loss\"' $work/a/finetune.jsonl) = 4 ]"
 check "finite losses" "! grep -Eq 'nan|inf' $work/a/finetune.jsonl"
+# the evaluation runs in rounds of training's size: its work does not grow with eval_samples
+evwork() { run 1 finetune $deck $common $ft finetune.bench=true finetune.eval_samples=$1 output.dir=$work/m$1 &&
+  sed -n 's/.*after setup.*evaluation work \([0-9.]*\) MiB.*/\1/p' $work/out.txt; }
+w2=$(evwork 2); w64=$(evwork 64)
+check "evaluation work of 64 samples ($w64 MiB) is that of 2 ($w2 MiB)" "[ -n '$w2' ] && [ '$w2' = '$w64' ]"
 check "error: missing base" "user_error 1 'finetune.base' finetune $deck $common $ft finetune.base=$work/none.h5 output.dir=$work/e1"
 check "error: K > N" "user_error 1 'use k <= N' finetune $deck $common $ft finetune.k=5 output.dir=$work/e2"
 check "error: batch vs data groups" "user_error 2 'finetune.batch = 3' finetune $deck $common $ft finetune.batch=3 output.dir=$work/e3"
