@@ -63,6 +63,9 @@ const pirf_cfg_spec pirf_evaluate_schema[] = {
      "held-out data samples for the fidelity measure (output.dir/holdout.h5)"},
     {"evaluate.holdout_seed", PIRF_CFG_INT, "-1", -1, 2147483647, 0, 0, NULL,
      "generator seed of the held-out data; -1 means data.seed + 1"},
+    {"evaluate.sliced_directions", PIRF_CFG_INT, "32", 0, 4096, 0, 0, NULL,
+     "random directions of the sliced Wasserstein distance to the held-out data; 0 = not "
+     "computed"},
     {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL}};
 
 const char *pirf_evaluate_output(const pirf_config *cfg, char *buf, size_t len) {
@@ -149,7 +152,7 @@ static int read_holdout(evaluator *ev, const char *path) {
     if (b.count < 0) b.count = 0;
     if (b.count == 0) b.first = 0;
     err = pirf_dataset_read(&ds, &b, buf);
-    if (!err && b.count > 0) pirf_fidelity_add(&ev->ref, 1, (int)b.count, buf);
+    if (!err && b.count > 0) err = pirf_fidelity_add(&ev->ref, 1, (int)b.count, buf);
   }
   free(buf);
   pirf_dataset_close(&ds);
@@ -200,12 +203,9 @@ static int evaluate_one(evaluator *ev, const pirf_config *cfg, const char *metho
                         .weights = weights,
                         .label = label};
   pirf_fidelity fid;
-  PIRF_TRY(pirf_fidelity_init(&fid, ev->ph));
-  const size_t n = (size_t)ev->ph->pde->channels * ev->dc.xm * ev->dc.ym;
-  memcpy(fid.sum[1], ev->ref.sum[1], n * sizeof *fid.sum[1]);
-  memcpy(fid.sum2[1], ev->ref.sum2[1], n * sizeof *fid.sum2[1]);
-  fid.count[1] = ev->ref.count[1];
-  int err = pirf_sample_set(cfg, &ev->dc, ev->ph, net, params, &o, &fid, &r->st);
+  PIRF_TRY(pirf_fidelity_init(&fid, ev->ph, ev->ref.nproj));
+  int err = pirf_fidelity_copy_reference(&fid, &ev->ref);
+  if (!err) err = pirf_sample_set(cfg, &ev->dc, ev->ph, net, params, &o, &fid, &r->st);
   if (!err) err = pirf_fidelity_finish(&fid, &r->fr);
   pirf_fidelity_free(&fid);
   PIRF_TRY(err);
@@ -252,9 +252,14 @@ static void json_fidelity(FILE *f, const pirf_fidelity_result *fr) {
   json_list(f, "std_error_se", fr->channels, fr->std_error_se);
   fprintf(f, ", \"level_offset\": ");
   if (fr->level_offset >= 0)
-    fprintf(f, "%.6e}", fr->level_offset);
+    fprintf(f, "%.6e", fr->level_offset);
   else
-    fprintf(f, "null}");
+    fprintf(f, "null");
+  if (fr->sliced_w2 >= 0)
+    fprintf(f, ", \"sliced_w2\": %.6e, \"sliced_w2_se\": %.6e, \"sliced_directions\": %d}",
+            fr->sliced_w2, fr->sliced_w2_se, fr->nproj);
+  else
+    fprintf(f, ", \"sliced_w2\": null, \"sliced_w2_se\": null, \"sliced_directions\": 0}");
 }
 
 static double mean_of(const double *v, int n) {
@@ -314,25 +319,27 @@ static int write_reports(evaluator *ev, const pirf_config *cfg, const char *note
   f = fopen(md, "w");
   PIRF_CHECK(f, "cannot write '%s'", md);
   fprintf(f, "| method | zeta | N | samples | residual MSE | / base | residual MAE | NFE | vjps | "
-             "s/sample | mean err | std err | a off-level |\n"
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+             "s/sample | mean err | std err | sliced W2 | a off-level |\n"
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   for (int i = 0; i < ev->nrec; i++) {
     const record *r = &ev->rec[i];
-    char z[32] = "", lo[32] = "", ratio[32] = "";
+    char z[32] = "", lo[32] = "", ratio[32] = "", sw[40] = "";
+    if (r->fr.sliced_w2 >= 0)
+      snprintf(sw, sizeof sw, "%.3g ± %.2g", r->fr.sliced_w2, r->fr.sliced_w2_se);
     if (r->has_zeta) snprintf(z, sizeof z, "%g%s", r->zeta, r->best ? " (best)" : "");
     if (r->fr.level_offset >= 0) snprintf(lo, sizeof lo, "%.3g", r->fr.level_offset);
     if (r->base_mse > 0 && strcmp(r->method, "base") != 0)
       snprintf(ratio, sizeof ratio, "%.3g", r->st.mse / r->base_mse);
     const int Cf = r->fr.channels;
     fprintf(f, "| %s | %s | %d | %ld | %.3e ± %.1e | %s | %.3e ± %.1e | %ld | %ld | %.3g | "
-               "%.3g ± %.2g | %.3g ± %.2g | %s |\n",
+               "%.3g ± %.2g | %.3g ± %.2g | %s | %s |\n",
             r->method, z, r->steps, pirf_cfg_int(cfg, "evaluate.samples"), r->st.mse, r->st.mse_se,
             ratio, r->st.mae, r->st.mae_se, r->st.nfe, r->st.vjps, r->st.seconds_per_sample,
             mean_of(r->fr.mean_error, Cf), mean_of(r->fr.mean_error_se, Cf),
-            mean_of(r->fr.std_error, Cf), mean_of(r->fr.std_error_se, Cf), lo);
+            mean_of(r->fr.std_error, Cf), mean_of(r->fr.std_error_se, Cf), sw, lo);
   }
   if (ev->have_floor)
-    fprintf(f, "| data (floor) | | | | %.3e | | %.3e | | | | | | |\n", ev->floor_mse, ev->floor_mae);
+    fprintf(f, "| data (floor) | | | | %.3e | | %.3e | | | | | | | |\n", ev->floor_mse, ev->floor_mae);
   fprintf(f, "\n%s: residual in physical units (discretize_a = %d), mean over samples, residual "
              "channels and pixels; `a ± b` is a value and its standard error over samples. / base: "
              "residual MSE over the base model's at the same N (the same latents). NFE = network "
@@ -340,12 +347,15 @@ static int write_reports(evaluator *ev, const pirf_config *cfg, const char *note
              "evaluations each). mean err / std err: rms error of the per-pixel mean / standard "
              "deviation fields against %ld held-out data samples, over the data's rms standard "
              "deviation, averaged over channels (± the value finite sample counts alone give). "
+             "sliced W2: the sliced Wasserstein-2 distance between the generated and the held-out "
+             "fields (each channel over the data's rms standard deviation; %d random directions; "
+             "± its bootstrap standard error), which sees the fields' joint structure. "
              "a off-level: mean distance of the generated coefficient a from its nearest allowed "
              "value, over the distance between the two values (0 for a perfect two-valued field). "
              "Best zeta: the lowest residual MSE on %ld other samples (seed evaluate.seed + 1), "
              "so its row is scored on samples that did not choose it.%s%s\n",
           ev->ph->pde->name, ev->ph->discretize_a, pirf_cfg_int(cfg, "evaluate.holdout_samples"),
-          sel_n, *notes ? " " : "", notes);
+          ev->ref.nproj, sel_n, *notes ? " " : "", notes);
   fclose(f);
   f = fopen(md, "r");
   if (f) {
@@ -389,7 +399,7 @@ static int evaluate(pirf_config *cfg, evaluator *ev) {
 
   snprintf(hold, sizeof hold, "%s/holdout.h5", dir);
   if (!file_exists(ev->dc.world, hold)) PIRF_TRY(make_holdout(cfg, hold));
-  PIRF_TRY(pirf_fidelity_init(&ev->ref, ev->ph));
+  PIRF_TRY(pirf_fidelity_init(&ev->ref, ev->ph, (int)pirf_cfg_int(cfg, "evaluate.sliced_directions")));
   ev->have_ref = 1;
   PIRF_TRY(read_holdout(ev, hold));
   PIRF_TRY(read_floor(ev, cfg));

@@ -79,7 +79,8 @@ const pirf_cfg_spec pirf_finetune_schema[] = {
     {"finetune.log_iterations", PIRF_CFG_INT, "10", 1, 1e9, 0, 0, NULL,
      "iterations between log lines (finetune.jsonl)"},
     {"finetune.eval_samples", PIRF_CFG_INT, "0", 0, 1e6, 0, 0, NULL,
-     "samples of the plain sampler whose residual is logged before and after training; 0 = none"},
+     "samples of the plain sampler whose residual is logged before and after training, made in "
+     "rounds of training's round size (no more memory than training); 0 = none"},
     {"finetune.seed", PIRF_CFG_INT, "0", 0, 2147483647, 0, 0, NULL,
      "seed of latents, schedule draws, DRaFT-LV noise and dropout"},
     {"finetune.resume", PIRF_CFG_BOOL, "true", 0, 0, 0, 0, NULL,
@@ -88,7 +89,8 @@ const pirf_cfg_spec pirf_finetune_schema[] = {
      "stop with an error (status 2) after this many consecutive iterations with a non-finite loss "
      "or gradient; 0 = never"},
     {"finetune.bench", PIRF_CFG_BOOL, "false", 0, 0, 0, 0, NULL,
-     "run one iteration, print the memory per rank (tapes, work, maxrss) and exit"},
+     "run one iteration, print the memory per rank (tapes, work, the evaluation's work, maxrss) "
+     "and exit"},
     {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL}};
 
 const char *pirf_finetune_output(const pirf_config *cfg, char *buf, size_t len) {

@@ -1,14 +1,36 @@
 /* fidelity_measures_known_differences: with generated samples equal to the reference the errors
  * are zero; shifting channel 0 by delta gives mean_error = delta / rms(std_ref); scaling the
  * deviations from the mean by s gives std_error = |s - 1|; a coefficient exactly at its two levels
- * has offset 0 and one halfway between has offset 1/2. Same numbers at every rank layout
- * (1 rank; 2 tiles; 2x2 tiles; 2 data groups of 2 tiles). */
+ * has offset 0 and one halfway between has offset 1/2. The sliced Wasserstein distance is 0 for
+ * identical sets, and for the shift it is the shift of every projection, delta / s_0 times
+ * sqrt(mean_j (sum_k theta_j0k)^2 / |theta_j|^2) with the directions of pirf/fidelity.h; its
+ * bootstrap standard error is positive. Same numbers at every rank layout (1 rank; 2 tiles;
+ * 2x2 tiles; 2 data groups of 2 tiles). */
 #include "pirf/fidelity.h"
 #include "pirf/rng.h"
 #include "testing.h"
 
+#include <math.h>
 #include <petscsys.h>
 #include <stdlib.h>
+
+enum { NPROJ = 16 };
+
+/* sqrt(mean_j (sum over channel 0's pixels of theta_j)^2 / |theta_j|^2) on the whole 8x8 grid */
+static double shift_factor(void) {
+  double acc = 0;
+  for (int j = 0; j < NPROJ; j++) {
+    double s0 = 0, n2 = 0;
+    for (int c = 0; c < 2; c++)
+      for (uint32_t pix = 0; pix < 64; pix++) {
+        const double z = (float)pirf_rng_normal(0, PIRF_STREAM_SLICE, 0, (uint32_t)j, (uint32_t)c, pix);
+        n2 += z * z;
+        if (c == 0) s0 += z;
+      }
+    acc += s0 * s0 / n2;
+  }
+  return sqrt(acc / NPROJ);
+}
 
 static pirf_pde fake = {"fake", 2, 1, "a,u", "cell"};
 
@@ -49,11 +71,11 @@ int main(int argc, char **argv) {
   double cases[3][2] = {{0, 1}, {0.25, 1}, {0, 1.5}};
   for (int t = 0; t < 3; t++) {
     pirf_fidelity f;
-    pirf_fidelity_init(&f, &ph);
+    pirf_fidelity_init(&f, &ph, NPROJ);
     make(&dc, first, (int)count, 0, 1, r, 0);
     make(&dc, first, (int)count, cases[t][0], cases[t][1], g, t == 2);
-    pirf_fidelity_add(&f, 0, (int)count, g);
-    pirf_fidelity_add(&f, 1, (int)count, r);
+    TEST_CHECK(!pirf_fidelity_add(&f, 0, (int)count, g) && !pirf_fidelity_add(&f, 1, (int)count, r),
+               "add");
     pirf_fidelity_result res;
     TEST_CHECK(!pirf_fidelity_finish(&f, &res), "finish");
     /* rms over pixels of the reference std: std of row j is (1 + 0.01 j), sampled with N draws */
@@ -61,18 +83,25 @@ int main(int argc, char **argv) {
       TEST_CHECK(res.mean_error[0] == 0 && res.std_error[0] == 0, "identical sets: %g %g",
                  res.mean_error[0], res.std_error[0]);
       TEST_CLOSE(res.level_offset, 0, 0, 1e-12, "coefficient at its levels");
+      TEST_CHECK(res.sliced_w2 == 0, "identical sets: sliced W2 %g", res.sliced_w2);
     } else if (t == 1) {
       double rms = 0;
       for (int j = 0; j < 8; j++) rms += (1 + 0.01 * j) * (1 + 0.01 * j) / 8;
       TEST_CLOSE(res.mean_error[0], 0.25 / sqrt(rms), 0.1, 0, "shift shows as mean error");
       TEST_CLOSE(res.std_error[0], 0, 0, 1e-5, "shift leaves the std alone");
+      TEST_CLOSE(res.sliced_w2, res.mean_error[0] * shift_factor(), 1e-5, 0,
+                 "shift shows as the sliced distance of a shift");
+      TEST_CHECK(res.sliced_w2_se > 0 && res.sliced_w2_se < res.sliced_w2,
+                 "bootstrap standard error %g of %g", res.sliced_w2_se, res.sliced_w2);
     } else {
       TEST_CLOSE(res.std_error[0], 0.5, 1e-5, 0, "stretch shows as std error");
       TEST_CLOSE(res.level_offset, 0.5, 1e-12, 0, "coefficient halfway between its levels");
+      TEST_CHECK(res.sliced_w2 > 0, "stretch shows in the sliced distance");
     }
     if (dc.world_rank == 0)
-      printf("case %d: mean_error %.6f std_error %.6f level_offset %.6f\n", t, res.mean_error[0],
-             res.std_error[0], res.level_offset);
+      printf("case %d: mean_error %.6f std_error %.6f level_offset %.6f sliced_w2 %.8f ± %.6f\n",
+             t, res.mean_error[0], res.std_error[0], res.level_offset, res.sliced_w2,
+             res.sliced_w2_se);
     pirf_fidelity_free(&f);
   }
   free(g);
