@@ -34,3 +34,11 @@ foreach(case "darcy;128;decoder 128x128 +11,226,370.*total +54,410,882"
   set_tests_properties(pirf_info_prints_edm_counts_${pde} PROPERTIES ENVIRONMENT "${PIRF_TEST_ENV}"
                        PASS_REGULAR_EXPRESSION "${regex}" LABELS model TIMEOUT 60)
 endforeach()
+
+# PG-Diffusion's physics-gradient branch (docs/algorithm.md §7.5): the layer, and the network with it.
+pirf_add_test(NAME pg_branch_grad_and_layout SOURCE tests/model/test_pg_branch.c NP 1 2 4
+              LABELS model TIMEOUT 60)
+pirf_add_test(NAME pg_branch_grad_and_layout_2groups SOURCE tests/model/test_pg_branch.c NP 4
+              ARGS 2 1 LABELS model TIMEOUT 60)
+pirf_add_test(NAME pg_network_grad_and_training_layout SOURCE tests/model/test_pg_network.c
+              NP 1 2 4 LABELS model TIMEOUT 120)

@@ -5,7 +5,7 @@
  *  pg_branch_starts_at_zero: with EDM's init (branch weights and biases 0) D(x | grad) = D(x).
  *  pg_denoiser_grad_matches_finite_difference: with random weights, the branch's parameter
  *    gradients, the first conv's and a sample of x's gradient of <D(x | grad), g> against
- * *    fourth-order central differences (eps 1e-2);
+ *    fourth-order central differences (eps 1e-2);
  *    D(x | grad) != D(x) (the branch is wired in).
  *  pg_training_step_is_rank_layout_invariant: pirf_edm_loss with the physics gradient always on
  *    (cond_dropout 0; dx = d||R(x_t)||/dx_t over the batch of 4, Darcy 16x16) gives the same loss
