@@ -67,7 +67,7 @@ const pirf_cfg_spec pirf_pretrain_schema[] = {
      "pretraining's EMA ramp-up: half-life at most this fraction of the images seen; 0 = none"},
     {"pretrain.pg_cond_dropout", PIRF_CFG_REAL, "0.5", 0, 1, 0, 0, NULL,
      "with model.physics_gradient: probability of a step without the residual gradient dx "
-     "(PG-Diffusion's cond_dropout); otherwise the network gets d||R(x_t)||/dx_t"},
+     "(PG-Diffusion's cond_dropout); otherwise the network gets the residual norm's gradient at x_t"},
     {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL}};
 
 const char *pirf_pretrain_output(const pirf_config *cfg, char *buf, size_t len) {

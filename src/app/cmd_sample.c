@@ -34,7 +34,8 @@ const pirf_cfg_spec pirf_sample_schema[] = {
      "samples file; empty means output.dir/samples_<method>.h5"},
     {"sample.method", PIRF_CFG_ENUM, "heun", 0, 0, 0, 0, "heun|dps|cocogen|pg-diffusion",
      "heun: plain sampler; dps: DiffusionPDE residual guidance; cocogen: dps plus post-correction; "
-     "pg-diffusion: Euler steps feeding d||R||/dx to a model.physics_gradient network"},
+     "pg-diffusion: Euler steps feeding the residual norm's gradient to a model.physics_gradient "
+     "network"},
     {"sample.zeta", PIRF_CFG_REAL, "1e-5", 0, 1e6, 0, 0, NULL,
      "guidance step: x_next -= zeta * d||R(x_hat)||/dx_cur on guided steps"},
     {"sample.guided_fraction", PIRF_CFG_REAL, "0.8", 0, 1, 0, 0, NULL,
