@@ -105,6 +105,7 @@ typedef struct {
   size_t total, map;
   size_t enc[PIRF_UNET_MAX_LEVELS], dec[PIRF_UNET_MAX_LEVELS];
   size_t encoder;                       /* sum of enc[] */
+  size_t pg;                            /* the physics-gradient branch (0 without it) */
 } pirf_unet_counts;
 void pirf_unet_count(const pirf_unet *net, pirf_unet_counts *c);
 /* Table range [first, end) of decoder level `level` (contiguous in module order). */

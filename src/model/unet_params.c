@@ -281,6 +281,8 @@ void pirf_unet_count(const pirf_unet *net, pirf_unet_counts *c) {
       c->enc[m->level] += n;
   }
   for (int l = 0; l < net->cfg.levels; l++) c->encoder += c->enc[l];
+  if (net->pg_layer1 >= 0)
+    for (int i = net->pg_layer1; i < net->pg_layer2 + 2; i++) c->pg += t->p[i].count;
 }
 
 void pirf_unet_decoder_level_range(const pirf_unet *net, int level, int *first, int *end) {
