@@ -12,11 +12,14 @@
  *    and parameter gradient (summed over the world) on tiles [1,1], [2,1], [1,2], [2,2] x data
  *    groups as one rank holding the whole batch, to 1e-5 relative; with cond_dropout 1 the loss
  *    differs (dx really reaches the network).
+ *  pg_training_dx_is_the_residual_norm_gradient: on one rank, the dx the step fed equals
+ *    pirf_residual_norm's gradient at the noisy inputs x_t of the batch.
  *  pg_coin_rate: the per-step coin feeds dx on 40-60% of 400 steps at cond_dropout 0.5, on every
  *    step at 0 and on none at 1. */
 #include "pirf/check.h"
 #include "pirf/deck.h"
 #include "pirf/edm_loss.h"
+#include "pirf/reward.h"
 #include "model/model_harness.h"
 #include "testing.h"
 
@@ -59,6 +62,18 @@ static int step(const pirf_unet *net, const pirf_config *cfg, const pirf_decomp 
   memset(g, 0, net->table.total * sizeof *g);
   PIRF_TRY(pirf_edm_loss(net, w, t, &lb, dc, params, y, (int)count, first, NTOT, 21, 9, &drop, g,
                          0, net->table.n, loss));
+  if (dc->world_size == 1 && lb.pg_with) {
+    /* one rank holds the whole batch: dx must be the residual norm's gradient at x_t = lb.x */
+    const size_t n = (size_t)count * 2 * L0.xm * L0.ym;
+    float *ref = model_alloc(n);
+    double L;
+    PIRF_TRY(pirf_residual_norm(ph, (int)count, lb.x, &L, ref, 1.0));
+    double d = 0, m = 0;
+    for (size_t k = 0; k < n; k++) d = fmax(d, fabs((double)lb.pg_dx[k] - ref[k])), m = fmax(m, fabs(ref[k]));
+    TEST_CHECK(m > 0 && d <= 1e-6 * m, "pg_training_dx_is_the_residual_norm_gradient: differs by "
+               "%.3g (max %.3g)", d, m);
+    free(ref);
+  }
   pirf_edm_loss_buf_destroy(&lb);
   pirf_unet_tape_destroy(&t);
   pirf_unet_work_destroy(&w);
