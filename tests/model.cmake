@@ -38,8 +38,6 @@ endforeach()
 # PG-Diffusion's physics-gradient branch (docs/algorithm.md §7.5): the layer, and the network with it.
 pirf_add_test(NAME pg_branch_grad_and_layout SOURCE tests/model/test_pg_branch.c NP 1 2 4
               LABELS model TIMEOUT 60)
-pirf_add_test(NAME pg_branch_grad_and_layout_2groups SOURCE tests/model/test_pg_branch.c NP 4
-              ARGS 2 1 LABELS model TIMEOUT 60)
 pirf_add_test(NAME pg_network_grad_and_training_layout SOURCE tests/model/test_pg_network.c
               NP 1 2 4 LABELS model TIMEOUT 120)
 # The PG-Diffusion network's counts: the 2C first conv (+2,304) and the branch (2,690), derived
