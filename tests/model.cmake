@@ -34,3 +34,18 @@ foreach(case "darcy;128;decoder 128x128 +11,226,370.*total +54,410,882"
   set_tests_properties(pirf_info_prints_edm_counts_${pde} PROPERTIES ENVIRONMENT "${PIRF_TEST_ENV}"
                        PASS_REGULAR_EXPRESSION "${regex}" LABELS model TIMEOUT 60)
 endforeach()
+
+# PG-Diffusion's physics-gradient branch (docs/algorithm.md §7.5): the layer, and the network with it.
+pirf_add_test(NAME pg_branch_grad_and_layout SOURCE tests/model/test_pg_branch.c NP 1 2 4
+              LABELS model TIMEOUT 60)
+pirf_add_test(NAME pg_network_grad_and_training_layout SOURCE tests/model/test_pg_network.c
+              NP 1 2 4 LABELS model TIMEOUT 120)
+# The PG-Diffusion network's counts: the 2C first conv (+2,304) and the branch (2,690), derived
+# by hand from SongUNetPG's constructor.
+add_test(NAME pirf_info_prints_pg_counts
+         COMMAND ${PIRF_TEST_MPIEXEC} ${MPIEXEC_NUMPROC_FLAG} 1 $<TARGET_FILE:pirf> info /dev/null
+                 pde.name=darcy grid.resolution=128 model.physics_gradient=true)
+set_tests_properties(pirf_info_prints_pg_counts PROPERTIES ENVIRONMENT "${PIRF_TEST_ENV}"
+                     PASS_REGULAR_EXPRESSION
+                     "encoder 128x128 +4,992,640.*physics-gradient branch +2,690.*total +54,415,876"
+                     LABELS model TIMEOUT 60)

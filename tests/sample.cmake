@@ -17,3 +17,9 @@ add_test(NAME evaluate_writes_json_and_table
          WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
 set_tests_properties(evaluate_writes_json_and_table PROPERTIES TIMEOUT 120 PROCESSORS 2
                      LABELS diffusion)
+add_test(NAME pg_diffusion_trains_samples_and_evaluates
+         COMMAND bash ${CMAKE_SOURCE_DIR}/tests/sample/test_pg_diffusion.sh $<TARGET_FILE:pirf>
+                 $<TARGET_FILE:make_checkpoint> ${PIRF_TEST_MPIEXEC} ${CMAKE_SOURCE_DIR}
+         WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
+set_tests_properties(pg_diffusion_trains_samples_and_evaluates PROPERTIES TIMEOUT 120 PROCESSORS 2
+                     LABELS diffusion)

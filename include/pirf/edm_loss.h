@@ -14,10 +14,20 @@
  *   ln sigma = P_mean + P_std * pirf_rng_normal(seed, PIRF_STREAM_SIGMA, step, s, 0, 0)
  *   n        = sigma * pirf_rng_normal(seed, PIRF_STREAM_NOISE, step, s, channel, global pixel)
  * (global pixel = row * W + column), so the loss and its gradient do not depend on the rank
- * layout. */
+ * layout.
+ *
+ * PG-Diffusion (docs/algorithm.md §7.5; the reference's EDMLossPG), for a network with the
+ * physics-gradient branch, after pirf_edm_loss_buf_pg: one coin per optimizer step,
+ *   u = pirf_rng_uniform(seed, PIRF_STREAM_PG_COND, step, 0, 0, 0),
+ * and when u >= cond_dropout the network gets dx = d||R(x_t)||_2 / dx_t, computed on the noisy
+ * input x_t = y + n (the deck's residual, Darcy's coefficient as pde.darcy.discretize_a, as the
+ * reference's reward function) and detached (no gradient flows through dx); otherwise no dx. The
+ * norm runs over the samples of one loss call in all data groups together: the whole batch unless
+ * pretrain.micro_batch splits it (the reference: one GPU's micro-batch). */
 #ifndef PIRF_EDM_LOSS_H
 #define PIRF_EDM_LOSS_H
 
+#include "pirf/physics.h"
 #include "pirf/precond.h"
 
 #include <stdint.h>
@@ -31,10 +41,18 @@ typedef struct {
   size_t tile;             /* floats of one channel of one sample: xm * ym */
   float *x, *D, *dD;       /* [B][C][ym][xm] each */
   double *sigma, *weight;  /* [B] */
+  pirf_physics *pg_ph;     /* PG-Diffusion: the residual of dx (NULL: no physics gradient) */
+  double pg_cond_dropout;  /* probability of a step without dx */
+  float *pg_dx;            /* [B][C][ym][xm] */
+  int pg_with;             /* whether the last call fed dx */
 } pirf_edm_loss_buf;
 
 int pirf_edm_loss_buf_create(pirf_edm_loss_buf *lb, const pirf_decomp *dc, int B, int C);
 void pirf_edm_loss_buf_destroy(pirf_edm_loss_buf *lb);
+/* Turn on PG-Diffusion's physics-gradient input for a network with the branch. */
+int pirf_edm_loss_buf_pg(pirf_edm_loss_buf *lb, pirf_physics *ph, double cond_dropout);
+/* Whether step `step` feeds dx (the coin above). */
+int pirf_edm_pg_with_gradient(uint32_t seed, uint32_t step, double cond_dropout);
 
 double pirf_edm_sigma(uint32_t seed, uint32_t step, uint32_t slot);
 double pirf_edm_loss_weight(double sigma, double sigma_data);

@@ -21,7 +21,14 @@
 #include "pirf/physics.h"
 #include "pirf/sampler.h"
 
-typedef enum { PIRF_METHOD_HEUN, PIRF_METHOD_DPS, PIRF_METHOD_COCOGEN } pirf_method;
+/* PG_DIFFUSION is not guidance but a network input (pirf/pg_sample.h); it shares the method
+ * switch so that `pirf sample` and `pirf evaluate` treat it like the others. */
+typedef enum {
+  PIRF_METHOD_HEUN,
+  PIRF_METHOD_DPS,
+  PIRF_METHOD_COCOGEN,
+  PIRF_METHOD_PG_DIFFUSION
+} pirf_method;
 
 typedef struct {
   pirf_method method;
@@ -36,9 +43,19 @@ typedef struct {
   long nfe, vjps, residual_grads;
 } pirf_guidance_cost;
 
-/* Parse "heun" | "dps" | "cocogen"; -1 when unknown. */
+/* Parse "heun" | "dps" | "cocogen" | "pg-diffusion"; -1 when unknown. */
 int pirf_method_parse(const char *name);
 const char *pirf_method_name(pirf_method m);
+
+/* Whether method m runs guided steps (taped network calls and vjps): dps and cocogen with zeta != 0. */
+static inline int pirf_method_guides(pirf_method m, double zeta) {
+  return (m == PIRF_METHOD_DPS || m == PIRF_METHOD_COCOGEN) && zeta != 0;
+}
+
+/* ||R_guided(x)||_2 over the batch and xbar += its gradient: the residual with Darcy's coefficient
+ * continuous (ph->discretize_a = 0 while it runs), the objective of guidance and of PG-Diffusion's
+ * sampling-time dx. */
+int pirf_guided_residual_norm(pirf_physics *ph, int B, const float *x, double *L, float *xbar);
 
 /* Scratch floats pirf_guided_sample needs: 6 tensors. */
 static inline size_t pirf_guided_scratch_floats(const pirf_denoiser *d) { return 6 * d->n; }
@@ -51,7 +68,7 @@ int pirf_guided_step(pirf_denoiser *d, pirf_physics *ph, int B, const double *si
                      float *scratch, pirf_guidance_cost *cost);
 
 /* The whole sampler with guidance g: x holds x_0 on entry and the sample on return. Adds the
- * batch's cost to *cost. */
+ * batch's cost to *cost. g->method = PIRF_METHOD_PG_DIFFUSION runs pirf_pg_sample instead. */
 int pirf_guided_sample(pirf_denoiser *d, pirf_physics *ph, int B, const double *sigma, int N,
                        const pirf_guidance *g, float *x, float *scratch, pirf_guidance_cost *cost);
 

@@ -20,6 +20,7 @@ typedef enum {
   PIRF_STREAM_LATENT = 20,       /* sampler / fine-tuning initial latents x_0 ~ N(0, sigma_max^2) */
   PIRF_STREAM_SCHEDULE = 21,     /* per-iteration choices (ReFT step, random N) */
   PIRF_STREAM_LV = 22,           /* DRaFT-LV re-noising */
+  PIRF_STREAM_PG_COND = 23,      /* PG-Diffusion training: the per-step conditioning coin */
   PIRF_STREAM_SLICE = 30,        /* evaluation: the sliced Wasserstein directions and bootstrap */
   PIRF_STREAM_TEST = 99
 } pirf_stream;

@@ -25,6 +25,9 @@ struct pirf_denoiser {
   /* xbar += (dD/dx)^T Dbar and the trainable parameters' gradients += (dD/dtheta)^T Dbar, for the
    * evaluation recorded in `slot`. */
   int (*vjp)(pirf_denoiser *d, int slot, const float *Dbar, float *xbar);
+  /* PG-Diffusion: the physics-gradient input (n floats, like x) of the following evaluations, or
+   * NULL for none (pirf_edm_denoise_pg); NULL for every other network. */
+  const float *physics_grad;
 };
 
 /* Network evaluations of an N-step Heun sampler: 2N - 1. */

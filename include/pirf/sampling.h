@@ -54,5 +54,10 @@ int pirf_sample_set(const pirf_config *cfg, const pirf_decomp *dc, pirf_physics 
  * checkpoint `path` into a new arena (*params, malloc'd). */
 int pirf_sample_load_network(const pirf_config *cfg, const pirf_decomp *dc, int channels,
                              const char *path, const char *group, pirf_unet *net, float **params);
+/* The same with the physics-gradient branch whatever model.physics_gradient says: a PG-Diffusion
+ * checkpoint evaluated beside the deck's base model (pirf evaluate). */
+int pirf_sample_load_pg_network(const pirf_config *cfg, const pirf_decomp *dc, int channels,
+                                const char *path, const char *group, pirf_unet *net,
+                                float **params);
 
 #endif

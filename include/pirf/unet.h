@@ -8,6 +8,9 @@
  * qkv, proj; weight before bias), with EDM's names without the EDMPrecond "model." prefix, so a
  * decoder level is a contiguous range of the arena (layer-wise truncation trains one range).
  * Resampling filters are constant buffers in EDM, not parameters, and are not in the table.
+ * With model.physics_gradient the table ends with PG-Diffusion's branch, emb_grad_layer1.{weight,
+ * bias} (1x1, C -> model_channels) and emb_grad_layer2.{weight,bias} (3x3, model_channels -> C):
+ * SongUNetPG registers them after the SongUNet's modules, so its state_dict lists them last.
  *
  * Nothing here depends on the rank layout: the table and the initial weights are the same at any
  * number of ranks. Evaluating the network is in pirf/unet_eval.h. */
@@ -33,6 +36,8 @@ typedef struct {
   double dropout;
   int emb_channels;                        /* model_channels * channel_mult_emb (4) */
   int noise_channels;                      /* model_channels * channel_mult_noise (1) */
+  int physics_gradient;                    /* model.physics_gradient: PG-Diffusion's dx branch
+                                              (pirf/pg_branch.h); the first conv then has 2C inputs */
 } pirf_unet_config;
 
 typedef enum {
@@ -65,6 +70,8 @@ typedef struct {
   pirf_unet_module *mod;
   int nmod;
   int map_layer0, map_layer1; /* table indices of the embedding MLP weights */
+  int pg_layer1, pg_layer2;   /* table indices of the physics-gradient branch's weights
+                                 (emb_grad_layer1/2, the last four tensors), -1 without it */
   pirf_param_table table;
 } pirf_unet;
 
@@ -85,7 +92,8 @@ void pirf_unet_destroy(pirf_unet *net);
  * fan_in = Cin*k*k and fan_out = Cout*k*k (linear: k = 1), init_weight 1, except conv1, proj and
  * aux_conv (1e-5) and qkv (sqrt(0.2)); every bias 0; GroupNorm weight 1, bias 0. U(-1, 1) of
  * element e of tensor i is Philox(seed, PIRF_STREAM_INIT, step = i, pixel = e), so the weights
- * depend on nothing but the seed and the configuration. */
+ * depend on nothing but the seed and the configuration. The physics-gradient branch's weights and
+ * biases are 0 (SongUNetPG: init_weight = 0). */
 void pirf_unet_init_params(const pirf_unet *net, uint32_t seed, float *params);
 
 /* Parameter-table helpers. */
@@ -97,6 +105,7 @@ typedef struct {
   size_t total, map;
   size_t enc[PIRF_UNET_MAX_LEVELS], dec[PIRF_UNET_MAX_LEVELS];
   size_t encoder;                       /* sum of enc[] */
+  size_t pg;                            /* the physics-gradient branch (0 without it) */
 } pirf_unet_counts;
 void pirf_unet_count(const pirf_unet *net, pirf_unet_counts *c);
 /* Table range [first, end) of decoder level `level` (contiguous in module order). */

@@ -27,6 +27,7 @@
 #include "pirf/dataset.h"
 #include "pirf/deck.h"
 #include "pirf/log.h"
+#include "pirf/pg_sample.h"
 #include "pirf/physics.h"
 #include "pirf/sampling.h"
 #include "pirf/stop.h"
@@ -56,6 +57,9 @@ const pirf_cfg_spec pirf_evaluate_schema[] = {
      "the fine-tuned model; empty means output.dir/pirf.h5"},
     {"evaluate.pirf_weights", PIRF_CFG_ENUM, "net", 0, 0, 0, 0, "ema|net",
      "which weights of the fine-tuned checkpoint to evaluate"},
+    {"evaluate.pg_checkpoint", PIRF_CFG_STRING, "\"\"", 0, 0, 0, 0, NULL,
+     "a PG-Diffusion model (pretrained with model.physics_gradient: true), sampled with "
+     "pg-diffusion; empty means output.dir/pg-diffusion.h5, skipped with a note if missing"},
     {"evaluate.selection_samples", PIRF_CFG_INT, "0", 0, 100000000, 0, 0, NULL,
      "samples (seed evaluate.seed + 1) on which the best DPS/CoCoGen zeta is chosen; 0 means "
      "evaluate.samples"},
@@ -89,8 +93,8 @@ typedef struct {
   pirf_decomp dc;
   pirf_physics *ph;
   pirf_fidelity ref; /* the held-out set's sums (set 1) */
-  pirf_unet base_net, pirf_net;
-  float *base, *tuned;
+  pirf_unet base_net, pirf_net, pg_net;
+  float *base, *tuned, *pg;
   record rec[MAX_RECORDS];
   int nrec;
   double floor_mse, floor_mae;
@@ -295,9 +299,9 @@ static int write_reports(evaluator *ev, const pirf_config *cfg, const char *note
     const record *r = &ev->rec[i];
     fprintf(f, "    {\"method\": \"%s\", \"steps\": %d, \"samples\": %ld, \"residual_mse\": %.6e, "
                "\"residual_mae\": %.6e, \"nfe\": %ld, \"guidance_vjps\": %ld, "
-               "\"seconds_per_sample\": %.6e, ",
+               "\"residual_gradients\": %ld, \"seconds_per_sample\": %.6e, ",
             r->method, r->steps, pirf_cfg_int(cfg, "evaluate.samples"), r->st.mse, r->st.mae,
-            r->st.nfe, r->st.vjps, r->st.seconds_per_sample);
+            r->st.nfe, r->st.vjps, r->st.residual_grads, r->st.seconds_per_sample);
     fprintf(f, "\"residual_mse_se\": %.6e, \"residual_mae_se\": %.6e, ", r->st.mse_se, r->st.mae_se);
     if (r->base_mse > 0) fprintf(f, "\"residual_mse_ratio_to_base\": %.6e, ", r->st.mse / r->base_mse);
     if (r->has_zeta) fprintf(f, "\"zeta\": %g, \"best\": %s, ", r->zeta, r->best ? "true" : "false");
@@ -353,7 +357,9 @@ static int write_reports(evaluator *ev, const pirf_config *cfg, const char *note
              "a off-level: mean distance of the generated coefficient a from its nearest allowed "
              "value, over the distance between the two values (0 for a perfect two-valued field). "
              "Best zeta: the lowest residual MSE on %ld other samples (seed evaluate.seed + 1), "
-             "so its row is scored on samples that did not choose it.%s%s\n",
+             "so its row is scored on samples that did not choose it. pg-diffusion: N Euler "
+             "evaluations with the residual gradient fed from step 0.3 N on (residual_gradients "
+             "in evaluation.json).%s%s\n",
           ev->ph->pde->name, ev->ph->discretize_a, pirf_cfg_int(cfg, "evaluate.holdout_samples"),
           ev->ref.nproj, sel_n, *notes ? " " : "", notes);
   fclose(f);
@@ -379,7 +385,7 @@ static int evaluate(pirf_config *cfg, evaluator *ev) {
   const int C = ev->ph->pde->channels;
   PIRF_TRY(pirf_mkdir_p(ev->dc.world, dir));
 
-  char base_path[4200], pirf_path[4200], hold[4200], notes[4600] = "";
+  char base_path[4200], pirf_path[4200], pg_path[4200], hold[4200], notes[9300] = "";
   if (!pirf_pretrain_output(cfg, base_path, sizeof base_path)) return PIRF_ERR_USER;
   if (*pirf_cfg_str(cfg, "evaluate.pirf_checkpoint"))
     snprintf(pirf_path, sizeof pirf_path, "%s", pirf_cfg_str(cfg, "evaluate.pirf_checkpoint"));
@@ -395,6 +401,19 @@ static int evaluate(pirf_config *cfg, evaluator *ev) {
     snprintf(notes, sizeof notes, "The PIRF model %s does not exist (run pirf finetune); it is "
              "not evaluated.", pirf_path);
     pirf_log("[evaluate] note: %s\n", notes);
+  }
+  if (*pirf_cfg_str(cfg, "evaluate.pg_checkpoint"))
+    snprintf(pg_path, sizeof pg_path, "%s", pirf_cfg_str(cfg, "evaluate.pg_checkpoint"));
+  else
+    snprintf(pg_path, sizeof pg_path, "%s/pg-diffusion.h5", dir);
+  const int have_pg = file_exists(ev->dc.world, pg_path);
+  if (have_pg) {
+    PIRF_TRY(pirf_sample_load_pg_network(cfg, &ev->dc, C, pg_path, "ema", &ev->pg_net, &ev->pg));
+  } else {
+    const size_t k = strlen(notes);
+    snprintf(notes + k, sizeof notes - k, "%sThe PG-Diffusion model %s does not exist (pretrain "
+             "one with model.physics_gradient: true); it is not evaluated.", k ? " " : "", pg_path);
+    pirf_log("[evaluate] note: PG-Diffusion model %s missing; not evaluated\n", pg_path);
   }
 
   snprintf(hold, sizeof hold, "%s/holdout.h5", dir);
@@ -432,6 +451,13 @@ static int evaluate(pirf_config *cfg, evaluator *ev) {
       snprintf(out, sizeof out, "%s/samples_pirf.h5", dir);
       PIRF_TRY(evaluate_one(ev, cfg, "pirf", &ev->pirf_net, ev->tuned, plain, 0, N, pirf_path,
                             pirf_weights, write ? out : NULL));
+      ev->rec[ev->nrec - 1].base_mse = base_mse;
+    }
+    if (have_pg) {
+      const pirf_guidance pg = {PIRF_METHOD_PG_DIFFUSION, 0, PIRF_PG_FRACTION, 0, 0};
+      snprintf(out, sizeof out, "%s/samples_pg-diffusion.h5", dir);
+      PIRF_TRY(evaluate_one(ev, cfg, "pg-diffusion", &ev->pg_net, ev->pg, pg, 0, N, pg_path, "ema",
+                            write ? out : NULL));
       ev->rec[ev->nrec - 1].base_mse = base_mse;
     }
     for (int m = 0; m < (cocogen ? 2 : 1); m++) {
@@ -511,8 +537,10 @@ int pirf_stage_evaluate(pirf_config *cfg) {
   if (ev->have_ref) pirf_fidelity_free(&ev->ref);
   if (ev->base) pirf_unet_destroy(&ev->base_net);
   if (ev->tuned) pirf_unet_destroy(&ev->pirf_net);
+  if (ev->pg) pirf_unet_destroy(&ev->pg_net);
   free(ev->base);
   free(ev->tuned);
+  free(ev->pg);
   pirf_physics_destroy(&ev->ph);
   pirf_decomp_destroy(&ev->dc);
   free(ev);

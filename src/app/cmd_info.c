@@ -55,6 +55,7 @@ static void print_info(const pirf_unet *net, const char *pde) {
     snprintf(part, sizeof part, "decoder %dx%d", r, r);
     pirf_log("  %-22s %14s\n", part, grouped(c.dec[l], b));
   }
+  if (c.pg) pirf_log("  %-22s %14s\n", "physics-gradient branch", grouped(c.pg, b));
   pirf_log("  %-22s %14s\n\n", "total", grouped(c.total, b));
   pirf_log("  trainable with layer-wise truncation (decoder %dx%d): %s (%.1f%%)\n",
            uc->resolution, uc->resolution, grouped(c.dec[0], b),

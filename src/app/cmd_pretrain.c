@@ -65,6 +65,9 @@ const pirf_cfg_spec pirf_pretrain_schema[] = {
      "half-life of pretraining's weight EMA in thousands of images (DiffusionPDE --ema 0.05 Mimg)"},
     {"pretrain.ema_rampup_ratio", PIRF_CFG_REAL, "0.05", 0, 1e3, 0, 0, NULL,
      "pretraining's EMA ramp-up: half-life at most this fraction of the images seen; 0 = none"},
+    {"pretrain.pg_cond_dropout", PIRF_CFG_REAL, "0.5", 0, 1, 0, 0, NULL,
+     "with model.physics_gradient: probability of a step without the residual gradient dx "
+     "(PG-Diffusion's cond_dropout); otherwise the network gets the residual norm's gradient at x_t"},
     {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL}};
 
 const char *pirf_pretrain_output(const pirf_config *cfg, char *buf, size_t len) {
@@ -78,6 +81,7 @@ typedef struct {
   pirf_unet_tape *tape;
   pirf_edm_loss_buf lb;
   pirf_dataset ds;
+  pirf_physics *ph; /* PG-Diffusion's residual (model.physics_gradient), else NULL */
   float *grad, *y;
   int have_ds;
 } trainer;
@@ -87,6 +91,7 @@ static void trainer_destroy(trainer *t) {
   pirf_unet_tape_destroy(&t->tape);
   pirf_unet_work_destroy(&t->work);
   if (t->have_ds) pirf_dataset_close(&t->ds);
+  pirf_physics_destroy(&t->ph);
   free(t->grad);
   free(t->y);
   pirf_training_destroy(&t->r);
@@ -190,6 +195,13 @@ static int train(pirf_config *cfg, trainer *t) {
   PIRF_TRY(pirf_unet_work_create(&r->net, dc, (int)micro, 1, &t->work));
   PIRF_TRY(pirf_unet_tape_create(&r->net, dc, (int)micro, &t->tape));
   PIRF_TRY(pirf_edm_loss_buf_create(&t->lb, dc, (int)micro, C));
+  if (r->uc.physics_gradient) {
+    const double p_drop = pirf_cfg_real(cfg, "pretrain.pg_cond_dropout");
+    PIRF_TRY(pirf_physics_create(cfg, dc, &t->ph));
+    PIRF_TRY(pirf_edm_loss_buf_pg(&t->lb, t->ph, p_drop));
+    pirf_log("[pretrain] PG-Diffusion: the network gets d||R(x_t)||/dx_t on a step with "
+             "probability %g (pretrain.pg_cond_dropout = %g)\n", 1.0 - p_drop, p_drop);
+  }
   PIRF_TRY(pirf_training_optimizer(r, 0, P));
 
   char final[4200];

@@ -10,6 +10,7 @@
 #include "pirf/check.h"
 #include "pirf/deck.h"
 #include "pirf/log.h"
+#include "pirf/pg_sample.h"
 #include "pirf/physics.h"
 #include "pirf/sampling.h"
 #include "pirf/prof.h"
@@ -31,8 +32,10 @@ const pirf_cfg_spec pirf_sample_schema[] = {
      "seed of the initial latents x_0 (Philox key)"},
     {"sample.output", PIRF_CFG_STRING, "\"\"", 0, 0, 0, 0, NULL,
      "samples file; empty means output.dir/samples_<method>.h5"},
-    {"sample.method", PIRF_CFG_ENUM, "heun", 0, 0, 0, 0, "heun|dps|cocogen",
-     "heun: plain sampler; dps: DiffusionPDE residual guidance; cocogen: dps plus post-correction"},
+    {"sample.method", PIRF_CFG_ENUM, "heun", 0, 0, 0, 0, "heun|dps|cocogen|pg-diffusion",
+     "heun: plain sampler; dps: DiffusionPDE residual guidance; cocogen: dps plus post-correction; "
+     "pg-diffusion: Euler steps feeding the residual norm's gradient to a model.physics_gradient "
+     "network"},
     {"sample.zeta", PIRF_CFG_REAL, "1e-5", 0, 1e6, 0, 0, NULL,
      "guidance step: x_next -= zeta * d||R(x_hat)||/dx_cur on guided steps"},
     {"sample.guided_fraction", PIRF_CFG_REAL, "0.8", 0, 1, 0, 0, NULL,
@@ -80,9 +83,15 @@ static int sample(pirf_config *cfg) {
   if (!err) {
     pirf_log("[sample] %s weights of %s; %s, N = %d (%d network evaluations per sample), %ld "
              "samples in batches of %d; %d data group%s x %d tile%s\n",
-             o.weights, ckpt, method, o.steps, pirf_heun_nfe(o.steps), o.samples, o.batch,
+             o.weights, ckpt, method, o.steps,
+             o.g.method == PIRF_METHOD_PG_DIFFUSION ? o.steps : pirf_heun_nfe(o.steps), o.samples,
+             o.batch,
              dc.ndata, dc.ndata == 1 ? "" : "s", dc.nspace, dc.nspace == 1 ? "" : "s");
-    if (o.g.method != PIRF_METHOD_HEUN)
+    if (o.g.method == PIRF_METHOD_PG_DIFFUSION)
+      pirf_log("[sample] PG-Diffusion: Euler steps (%d evaluations), d||R||/dx fed to the network "
+               "on %d of them (i >= %g N)\n", o.steps, pirf_pg_guided_steps(o.steps),
+               PIRF_PG_FRACTION);
+    else if (o.g.method != PIRF_METHOD_HEUN)
       pirf_log("[sample] guidance: zeta = %g on steps i > %g N%s\n", o.g.zeta, o.g.guided_fraction,
                o.g.method == PIRF_METHOD_COCOGEN ? "; then corrections" : "");
     pirf_sample_stats st;

@@ -6,6 +6,7 @@
 #include "pirf/deck.h"
 #include "pirf/edm_denoiser.h"
 #include "pirf/log.h"
+#include "pirf/pg_sample.h"
 #include "pirf/rng.h"
 #include "pirf/samples.h"
 #include "pirf/stop.h"
@@ -18,14 +19,16 @@
 #include <string.h>
 #include <unistd.h>
 
-int pirf_sample_load_network(const pirf_config *cfg, const pirf_decomp *dc, int channels,
-                             const char *path, const char *group, pirf_unet *net, float **params) {
+static int load_network(const pirf_config *cfg, const pirf_decomp *dc, int channels,
+                        const char *path, const char *group, int physics_gradient, pirf_unet *net,
+                        float **params) {
   int exists = access(path, R_OK) == 0;
   PIRF_MPI(MPI_Bcast(&exists, 1, MPI_INT, 0, dc->world));
   PIRF_USER_CHECK(exists, "the checkpoint '%s' does not exist: run `pirf pretrain` (or `pirf run`) "
                   "first, or point the deck at an existing file", path);
   pirf_unet_config uc;
   PIRF_TRY(pirf_unet_config_from_deck(cfg, dc->H, channels, &uc));
+  if (physics_gradient >= 0) uc.physics_gradient = physics_gradient;
   PIRF_TRY(pirf_unet_create(&uc, net));
   *params = malloc(net->table.total * sizeof **params);
   if (!*params) pirf_unet_destroy(net);
@@ -37,6 +40,17 @@ int pirf_sample_load_network(const pirf_config *cfg, const pirf_decomp *dc, int 
     pirf_unet_destroy(net);
   }
   return err;
+}
+
+int pirf_sample_load_network(const pirf_config *cfg, const pirf_decomp *dc, int channels,
+                             const char *path, const char *group, pirf_unet *net, float **params) {
+  return load_network(cfg, dc, channels, path, group, -1, net, params);
+}
+
+int pirf_sample_load_pg_network(const pirf_config *cfg, const pirf_decomp *dc, int channels,
+                                const char *path, const char *group, pirf_unet *net,
+                                float **params) {
+  return load_network(cfg, dc, channels, path, group, 1, net, params);
 }
 
 /* x_0 of samples [first, first+B) on this rank's tile. */
@@ -65,8 +79,11 @@ static int write_attributes(hid_t f, const pirf_config *cfg, const pirf_physics 
   PIRF_TRY(pirf_attr_write_double(f, "seconds_per_sample", 1, &st->seconds_per_sample));
   PIRF_TRY(pirf_attr_write_str(f, "checkpoint", o->checkpoint ? o->checkpoint : ""));
   PIRF_TRY(pirf_attr_write_str(f, "weights", o->weights ? o->weights : ""));
-  PIRF_TRY(pirf_attr_write_double(f, "zeta", 1, &o->g.zeta));
-  PIRF_TRY(pirf_attr_write_double(f, "guided_fraction", 1, &o->g.guided_fraction));
+  /* what the method used: PG-Diffusion has no zeta and feeds dx from 0.3 N on */
+  const int pg = o->g.method == PIRF_METHOD_PG_DIFFUSION;
+  const double zeta = pg ? 0 : o->g.zeta, frac = pg ? PIRF_PG_FRACTION : o->g.guided_fraction;
+  PIRF_TRY(pirf_attr_write_double(f, "zeta", 1, &zeta));
+  PIRF_TRY(pirf_attr_write_double(f, "guided_fraction", 1, &frac));
   /* what the method did: only CoCoGen makes post-corrections (DPS and the plain sampler none) */
   const int corrects = o->g.method == PIRF_METHOD_COCOGEN;
   const double czeta = corrects ? o->g.correction_zeta : 0;
@@ -146,7 +163,11 @@ static int run(const pirf_config *cfg, const pirf_decomp *dc, pirf_physics *ph,
                pirf_fidelity *fid, pirf_sample_stats *st, sampler_mem *m) {
   const int C = ph->pde->channels, Cr = ph->pde->residual_channels, B = o->batch, N = o->steps;
   const size_t plane = (size_t)dc->xm * dc->ym, n = (size_t)B * C * plane;
-  const int guided = o->g.method != PIRF_METHOD_HEUN && o->g.zeta != 0;
+  const int guided = pirf_method_guides(o->g.method, o->g.zeta);
+  PIRF_USER_CHECK(o->g.method != PIRF_METHOD_PG_DIFFUSION || net->pg_layer1 >= 0,
+                  "pg-diffusion sampling needs a network trained with the physics-gradient "
+                  "branch: set model.physics_gradient: true and pretrain it (pirf pretrain), "
+                  "then sample that checkpoint");
   double sigma[PIRF_MAX_STEPS + 1];
   PIRF_USER_CHECK(B >= 1 && B <= PIRF_SAMPLE_MAX_BATCH,
                   "a sampling batch holds 1 to %d samples, not %d", PIRF_SAMPLE_MAX_BATCH, B);

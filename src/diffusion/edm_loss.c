@@ -2,6 +2,7 @@
 #include "pirf/edm_loss.h"
 
 #include "pirf/check.h"
+#include "pirf/reward.h"
 #include "pirf/rng.h"
 
 #include <math.h>
@@ -22,7 +23,34 @@ int pirf_edm_loss_buf_create(pirf_edm_loss_buf *lb, const pirf_decomp *dc, int B
   return 0;
 }
 
+int pirf_edm_loss_buf_pg(pirf_edm_loss_buf *lb, pirf_physics *ph, double cond_dropout) {
+  PIRF_ALLOC(lb->pg_dx, (size_t)lb->B * lb->C * lb->tile, "the physics-gradient inputs");
+  lb->pg_ph = ph;
+  lb->pg_cond_dropout = cond_dropout;
+  return 0;
+}
+
+int pirf_edm_pg_with_gradient(uint32_t seed, uint32_t step, double cond_dropout) {
+  /* the reference drops the condition when rand < cond_dropout */
+  return !(pirf_rng_uniform(seed, PIRF_STREAM_PG_COND, step, 0, 0, 0) < cond_dropout);
+}
+
+/* dx = d||R(x_t)|| / dx_t over the loss call's samples of every data group: each group's norm and
+ * gradient, rescaled by ||R||_group / ||R||_all (d||R||/dx = J^T R / ||R||). */
+static int physics_gradient(pirf_edm_loss_buf *lb, const pirf_decomp *dc, int B) {
+  const size_t n = (size_t)B * lb->C * lb->tile;
+  memset(lb->pg_dx, 0, n * sizeof *lb->pg_dx);
+  double Lg;
+  PIRF_TRY(pirf_residual_norm(lb->pg_ph, B, lb->x, &Lg, lb->pg_dx, 1.0));
+  double s2 = Lg * Lg; /* the same on every rank of the group: sum it over the groups */
+  PIRF_MPI(MPI_Allreduce(MPI_IN_PLACE, &s2, 1, MPI_DOUBLE, MPI_SUM, dc->data));
+  const double f = s2 > 0 ? Lg / sqrt(s2) : 0.0;
+  for (size_t k = 0; k < n; k++) lb->pg_dx[k] = (float)(f * lb->pg_dx[k]);
+  return 0;
+}
+
 void pirf_edm_loss_buf_destroy(pirf_edm_loss_buf *lb) {
+  free(lb->pg_dx);
   free(lb->x);
   free(lb->D);
   free(lb->dD);
@@ -65,7 +93,10 @@ int pirf_edm_loss(const pirf_unet *net, pirf_unet_work *w, pirf_unet_tape *tape,
         }
     }
   }
-  PIRF_TRY(pirf_edm_denoise(net, w, tape, params, lb->x, lb->sigma, B, drop, lb->D));
+  lb->pg_with = lb->pg_ph && pirf_edm_pg_with_gradient(seed, step, lb->pg_cond_dropout);
+  if (lb->pg_with) PIRF_TRY(physics_gradient(lb, dc, B));
+  PIRF_TRY(pirf_edm_denoise_pg(net, w, tape, params, lb->x, lb->sigma, B, drop,
+                               lb->pg_with ? lb->pg_dx : NULL, lb->D));
   /* L = sum_b weight_b / batch * sum (D - y)^2, so dL/dD = 2 weight_b / batch * (D - y). */
   double sum = 0;
   for (int b = 0; b < B; b++) {

@@ -4,6 +4,7 @@
 #include "pirf/guidance.h"
 
 #include "pirf/check.h"
+#include "pirf/pg_sample.h"
 #include "pirf/prof.h"
 #include "pirf/reward.h"
 
@@ -13,11 +14,15 @@ int pirf_method_parse(const char *name) {
   if (!strcmp(name, "heun")) return PIRF_METHOD_HEUN;
   if (!strcmp(name, "dps")) return PIRF_METHOD_DPS;
   if (!strcmp(name, "cocogen")) return PIRF_METHOD_COCOGEN;
+  if (!strcmp(name, "pg-diffusion")) return PIRF_METHOD_PG_DIFFUSION;
   return -1;
 }
 
 const char *pirf_method_name(pirf_method m) {
-  return m == PIRF_METHOD_DPS ? "dps" : m == PIRF_METHOD_COCOGEN ? "cocogen" : "heun";
+  return m == PIRF_METHOD_DPS           ? "dps"
+         : m == PIRF_METHOD_COCOGEN      ? "cocogen"
+         : m == PIRF_METHOD_PG_DIFFUSION ? "pg-diffusion"
+                                         : "heun";
 }
 
 static void euler(size_t n, const float *x, const float *D1, double s0, double s1, float *xe) {
@@ -36,7 +41,7 @@ static void heun(size_t n, const float *x, const float *xe, const float *D1, con
 
 /* The guided objective ||R(x)|| and x's gradient, with Darcy's a continuous (the reference guides
  * with discretize_a = False: thresholding would make the a-channel gradient zero). */
-static int guided_norm(pirf_physics *ph, int B, const float *x, double *L, float *xbar) {
+int pirf_guided_residual_norm(pirf_physics *ph, int B, const float *x, double *L, float *xbar) {
   int keep = ph->discretize_a;
   ph->discretize_a = 0;
   int err = pirf_residual_norm(ph, B, x, L, xbar, 1.0);
@@ -64,7 +69,7 @@ int pirf_guided_step(pirf_denoiser *d, pirf_physics *ph, int B, const double *si
     x_hat = D1;
   }
   memset(g, 0, n * sizeof *g);
-  PIRF_TRY(guided_norm(ph, B, x_hat, L, g));
+  PIRF_TRY(pirf_guided_residual_norm(ph, B, x_hat, L, g));
   cost->residual_grads++;
   memset(grad, 0, n * sizeof *grad);
   if (i < N - 1) {
@@ -92,7 +97,8 @@ int pirf_guided_sample(pirf_denoiser *d, pirf_physics *ph, int B, const double *
   const size_t n = d->n;
   float *D1 = scratch, *xe = scratch + n, *D2 = scratch + 2 * n;
   float *x_next = scratch + 4 * n, *grad = scratch + 5 * n;
-  const int guide = gd->method != PIRF_METHOD_HEUN && gd->zeta != 0;
+  if (gd->method == PIRF_METHOD_PG_DIFFUSION) return pirf_pg_sample(d, ph, B, sigma, N, x, scratch, cost);
+  const int guide = pirf_method_guides(gd->method, gd->zeta);
   for (int i = 0; i < N; i++) {
     const double s0 = sigma[i], s1 = sigma[i + 1];
     if (guide && (double)i > gd->guided_fraction * N) {
@@ -122,7 +128,7 @@ int pirf_guided_sample(pirf_denoiser *d, pirf_physics *ph, int B, const double *
       /* CoCoGen: plain gradient descent on ||R(x)|| of the final sample, no network involved */
       double L;
       memset(grad, 0, n * sizeof *grad);
-      PIRF_TRY(guided_norm(ph, B, x, &L, grad));
+      PIRF_TRY(pirf_guided_residual_norm(ph, B, x, &L, grad));
       cost->residual_grads++;
       for (size_t k = 0; k < n; k++) x[k] = (float)(x[k] - gd->correction_zeta * grad[k]);
     }

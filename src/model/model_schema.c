@@ -12,4 +12,6 @@ const pirf_cfg_spec pirf_model_schema[] = {
      "resolutions with self-attention (the bottleneck in0 block always has it)"},
     {"model.dropout", PIRF_CFG_REAL, "0.13", 0, 0.99, 0, 0, NULL,
      "dropout probability before conv1 of every UNet block (training and taped steps)"},
+    {"model.physics_gradient", PIRF_CFG_BOOL, "false", 0, 0, 0, 0, NULL,
+     "PG-Diffusion's network: a residual-gradient input branch (emb_grad_layer1/2), 2C inputs"},
     {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL}};

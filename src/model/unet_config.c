@@ -43,6 +43,7 @@ int pirf_unet_config_from_deck(const pirf_config *cfg, int resolution, int data_
   uc->nattn = pirf_cfg_int_list(cfg, "model.attn_resolutions", attn, PIRF_UNET_MAX_LEVELS);
   for (int i = 0; i < uc->nattn && i < PIRF_UNET_MAX_LEVELS; i++) uc->attn_resolutions[i] = (int)attn[i];
   uc->dropout = pirf_cfg_real(cfg, "model.dropout");
+  uc->physics_gradient = pirf_cfg_bool(cfg, "model.physics_gradient");
   uc->emb_channels = 4 * uc->model_channels;   /* channel_mult_emb = 4 */
   uc->noise_channels = uc->model_channels;     /* channel_mult_noise = 1 */
   return pirf_unet_config_check(uc);

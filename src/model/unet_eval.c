@@ -20,6 +20,7 @@
 #include "pirf/attention.h"
 #include "pirf/linear.h"
 #include "pirf/log.h"
+#include "pirf/pg_branch.h"
 #include "pirf/prof.h"
 #include "pirf/silu.h"
 #include "pirf/stop.h"
@@ -104,6 +105,8 @@ struct pirf_unet_work {
   float *dg[2];                       /* decoder cotangents (ping-pong) */
   float *demb, *dz, *da;              /* embedding cotangents [B][E] */
   float *io[5];                       /* preconditioning: c_in x, F, dF, d(c_in x), c_noise */
+  float *pg[4];                       /* physics-gradient branch: GELU output, its cotangent,
+                                         the 1x1 output without tape, dx = 0 (pirf/pg_branch.h) */
 };
 
 struct pirf_unet_tape {
@@ -113,7 +116,10 @@ struct pirf_unet_tape {
   int dropping;
   pirf_unet_dropout drop;
   carver c;
-  float *x;                            /* the network input [B][Cin][n0] */
+  float *x;                            /* the network input [B][Cin][n0] (Cin = 2C with the
+                                          physics-gradient branch: [c_in x, branch(dx)]) */
+  float *pg_dx, *pg_h;                 /* the branch's input dx [B][C][n0] and 1x1 output
+                                          [B][Hc][n0] (full tapes of a network with the branch) */
   double *sigma;                       /* preconditioning: sigma per sample [B] */
   float *e0, *z0, *a0, *z1, *emb;      /* embedding MLP */
   unet_block_acts *acts;               /* [nmod] */
@@ -162,6 +168,10 @@ static void carve_work(pirf_unet_work *w) {
     size_t b = pirf_conv2d_scratch_floats(L, B, m->cout, m->cout, 3);
     if (a > conv) conv = a;
     if (b > conv && m->kind == PIRF_UNET_BLOCK) conv = b;
+    if (m->kind == PIRF_UNET_CONV && net->pg_layer1 >= 0) {
+      size_t p = pirf_pg_branch_scratch_floats(L, B, net->cfg.in_channels, net->cfg.model_channels);
+      if (p > conv) conv = p;
+    }
     if (m->attention) {
       size_t bytes = pirf_attention_scratch_bytes(B, m->cout, L);
       if (bytes > attn) attn = bytes;
@@ -189,11 +199,19 @@ static void carve_work(pirf_unet_work *w) {
   }
   w->dec[0] = carve(c, "decoder outputs", dmax);
   w->dec[1] = carve(c, "decoder outputs", dmax);
+  const int cin0 = net->mod[0].cin; /* the first conv's inputs: 2C with the branch */
   size_t io = (size_t)B * npix(&lv[0]) *
-              (net->cfg.in_channels > net->cfg.out_channels ? net->cfg.in_channels
-                                                            : net->cfg.out_channels);
+              (cin0 > net->cfg.out_channels ? cin0 : net->cfg.out_channels);
   for (int i = 0; i < 4; i++) w->io[i] = carve(c, "preconditioning", io);
   w->io[4] = carve(c, "preconditioning", (size_t)B);
+  for (int i = 0; i < 4; i++) w->pg[i] = NULL;
+  if (net->pg_layer1 >= 0) {
+    const size_t nh = (size_t)B * net->cfg.model_channels * npix(&lv[0]);
+    w->pg[0] = carve(c, "physics-gradient branch", nh);
+    w->pg[1] = carve(c, "physics-gradient branch", nh);
+    w->pg[2] = carve(c, "physics-gradient branch", nh);
+    w->pg[3] = carve(c, "physics-gradient branch", (size_t)B * net->cfg.in_channels * npix(&lv[0]));
+  }
   if (!w->backward) return;
   for (int k = 0; k < net->nmod; k++) {
     const pirf_unet_module *m = &net->mod[k];
@@ -289,7 +307,12 @@ static void carve_tape(pirf_unet_tape *t, const pirf_level *lv) {
   const int B = t->B, E = net->cfg.emb_channels;
   carver *c = &t->c;
   const int full = t->k0 == 0;
-  t->x = full ? carve(c, "network input", (size_t)B * net->cfg.in_channels * npix(&lv[0])) : NULL;
+  t->x = full ? carve(c, "network input", (size_t)B * net->mod[0].cin * npix(&lv[0])) : NULL;
+  const int pg = full && net->pg_layer1 >= 0;
+  t->pg_dx = pg ? carve(c, "physics-gradient branch",
+                        (size_t)B * net->cfg.in_channels * npix(&lv[0])) : NULL;
+  t->pg_h = pg ? carve(c, "physics-gradient branch",
+                       (size_t)B * net->cfg.model_channels * npix(&lv[0])) : NULL;
   t->sigma = (double *)carve(c, "embedding", 2 * (size_t)B);
   t->e0 = full ? carve(c, "embedding", (size_t)B * net->cfg.noise_channels) : NULL;
   t->z0 = full ? carve(c, "embedding", (size_t)B * E) : NULL;
@@ -391,6 +414,11 @@ float *unet_work_io(pirf_unet_work *w, int i) { return w->io[i]; }
 size_t unet_work_pixels(const pirf_unet_work *w) { return npix(&w->levels[0]); }
 double *unet_tape_sigma(const pirf_unet_tape *t) { return t->sigma; }
 int unet_tape_batch(const pirf_unet_tape *t) { return t->Bused; }
+int unet_tape_full(const pirf_unet_tape *t) { return t->k0 == 0; }
+float *unet_work_pg(pirf_unet_work *w, int i) { return w->pg[i]; }
+float *unet_work_conv_scratch(pirf_unet_work *w) { return w->s.conv; }
+const pirf_level *unet_work_level0(const pirf_unet_work *w) { return &w->levels[0]; }
+float *unet_tape_pg(const pirf_unet_tape *t, int i) { return i == 0 ? t->pg_dx : t->pg_h; }
 
 /* ---- forward --------------------------------------------------------------------------------- */
 
@@ -453,7 +481,7 @@ static int unet_forward(const pirf_unet *net, pirf_unet_work *w, pirf_unet_tape 
   const float *cur = x;
   if (taped) {
     if (full) {
-      memcpy(tape->x, x, (size_t)B * uc->in_channels * npix(&lv[0]) * sizeof *x);
+      memcpy(tape->x, x, (size_t)B * net->mod[0].cin * npix(&lv[0]) * sizeof *x);
       cur = tape->x;
     }
     tape->Bused = B;

@@ -61,5 +61,13 @@ float *unet_work_io(pirf_unet_work *w, int i);
 size_t unet_work_pixels(const pirf_unet_work *w);
 double *unet_tape_sigma(const pirf_unet_tape *t);
 int unet_tape_batch(const pirf_unet_tape *t);
+/* The physics-gradient branch's buffers (networks with model.physics_gradient; NULL otherwise).
+ * Work: i = 0 GELU output g, 1 its cotangent, 2 the 1x1 output h without tape ([B][Hc][n0] each),
+ * 3 a [B][C][n0] buffer for dx = 0. Tape: i = 0 dx, 1 h (full tapes only). */
+float *unet_work_pg(pirf_unet_work *w, int i);
+float *unet_tape_pg(const pirf_unet_tape *t, int i);
+int unet_tape_full(const pirf_unet_tape *t);
+float *unet_work_conv_scratch(pirf_unet_work *w);
+const pirf_level *unet_work_level0(const pirf_unet_work *w);
 
 #endif

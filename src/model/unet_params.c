@@ -131,7 +131,9 @@ int pirf_unet_create(const pirf_unet_config *uc, pirf_unet *net) {
 
   /* Encoder. skips[] records each pushed output's channels (EDM's `skips` list). */
   int skips[1 + PIRF_UNET_MAX_LEVELS * 65], nskip = 0;
-  int cout = uc->in_channels;
+  net->pg_layer1 = net->pg_layer2 = -1;
+  /* SongUNetPG builds its SongUNet with in_channels * 2: x and the embedded gradient */
+  int cout = uc->in_channels * (uc->physics_gradient ? 2 : 1);
   for (int l = 0; l < L; l++) {
     int res = uc->resolution >> l;
     pirf_unet_module *m;
@@ -208,6 +210,12 @@ int pirf_unet_create(const pirf_unet_config *uc, pirf_unet *net) {
     }
   }
   PIRF_CHECK(nskip == 0 && net->nmod == cap, "internal error: U-Net skip stack or module count");
+  if (uc->physics_gradient) {
+    net->pg_layer1 = add_layer(t, "emb_grad_layer1", "", uc->in_channels, mc, 1);
+    net->pg_layer2 = add_layer(t, "emb_grad_layer2", "", mc, uc->in_channels, 3);
+    PIRF_CHECK(net->pg_layer1 >= 0 && net->pg_layer2 >= 0,
+               "out of memory building the parameter table");
+  }
   return 0;
 }
 
@@ -237,6 +245,7 @@ static void fill(const pirf_param *p, float v, float *params) {
 /* The init_weight of a conv/linear weight from its module part (EDM SongUNet: init, init_zero,
  * init_attn). */
 static double init_gain(const char *name) {
+  if (!strncmp(name, "emb_grad_layer", 14)) return 0.0; /* SongUNetPG: init_weight = 0 */
   if (strstr(name, ".conv1.") || strstr(name, ".proj.") || strstr(name, "_aux_conv."))
     return 1e-5;
   if (strstr(name, ".qkv.")) return sqrt(0.2);
@@ -272,6 +281,8 @@ void pirf_unet_count(const pirf_unet *net, pirf_unet_counts *c) {
       c->enc[m->level] += n;
   }
   for (int l = 0; l < net->cfg.levels; l++) c->encoder += c->enc[l];
+  if (net->pg_layer1 >= 0)
+    for (int i = net->pg_layer1; i < net->pg_layer2 + 2; i++) c->pg += t->p[i].count;
 }
 
 void pirf_unet_decoder_level_range(const pirf_unet *net, int level, int *first, int *end) {
