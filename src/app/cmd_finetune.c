@@ -70,7 +70,7 @@ const pirf_cfg_spec pirf_finetune_schema[] = {
     {"finetune.lv_inner_steps", PIRF_CFG_INT, "2", 1, 32, 0, 0, NULL,
      "re-noise/denoise terms of draft-lv"},
     {"finetune.loss_scaling", PIRF_CFG_REAL, "1", 1e-30, 1e30, 0, 0, NULL,
-     "multiplies the reward loss (reference --ls)"},
+     "multiplies the reward loss (reference --ls); for pidm the EDM loss term"},
     {"finetune.pidm_mode", PIRF_CFG_ENUM, "mean", 0, 0, 0, 0, "mean|sample",
      "pidm: the residual of the posterior mean D(x; sigma) (mean), or of D at sigma_min after one "
      "Euler step to finetune.sigma_min (sample: a second network evaluation)"},
