@@ -6,6 +6,7 @@
 
 #include "pirf/config.h"
 #include "pirf/finetune.h"
+#include "pirf/training_run.h"
 
 #include <stddef.h>
 
@@ -30,8 +31,15 @@ const char *pirf_pretrain_output(const pirf_config *cfg, char *buf, size_t len);
 /* The finetune.* keys of a deck as pirf_ft_config (the dropout flag is set by the caller, from
  * the network it builds). */
 int pirf_ft_config_from_deck(const pirf_config *cfg, uint32_t seed, pirf_ft_config *fc);
-/* The fine-tuned model: output.dir/pirf.h5. */
+/* The fine-tuned model: output.dir/pirf.h5 (finetune.method = pidm: output.dir/pidm.h5). */
 const char *pirf_finetune_output(const pirf_config *cfg, char *buf, size_t len);
+/* The start of every fine-tuning method (cmd_finetune.c): make output.dir (unless bench), resume
+ * from the state when there is one, else load the base checkpoint (its path into base[len]) into
+ * r->params, r->ema and r->ref (when allocated). */
+int pirf_finetune_start(const pirf_config *cfg, pirf_training_run *r, int bench, char *base,
+                        size_t len);
+/* finetune.method = pidm: the PIDM baseline's fine-tuning on the data set (cmd_finetune_pidm.c). */
+int pirf_finetune_pidm(pirf_config *cfg);
 
 extern const pirf_cfg_spec pirf_pretrain_schema[];
 extern const pirf_cfg_spec pirf_sample_schema[], pirf_evaluate_schema[];

@@ -6,6 +6,9 @@
  *   pirf     evaluate.pirf_checkpoint (default output.dir/pirf.h5), group evaluate.pirf_weights
  *            (default net: the fine-tuned weights themselves), plain Heun sampler; skipped with a
  *            note when the file does not exist;
+ *   pidm     evaluate.pidm_checkpoint (default output.dir/pidm.h5, the PIDM baseline of `pirf
+ *            finetune finetune.method=pidm`, §7.4), group evaluate.pidm_weights, plain Heun
+ *            sampler; evaluated only when the file exists;
  *   dps      the base model with DiffusionPDE/DPS residual guidance at every zeta of
  *            evaluate.zetas (§7.2; zeta = 0 is the base model and is not sampled again); the zeta
  *            with the lowest residual MSE at each N on a separate selection set (seed
@@ -60,6 +63,11 @@ const pirf_cfg_spec pirf_evaluate_schema[] = {
     {"evaluate.pg_checkpoint", PIRF_CFG_STRING, "\"\"", 0, 0, 0, 0, NULL,
      "a PG-Diffusion model (pretrained with model.physics_gradient: true), sampled with "
      "pg-diffusion; empty means output.dir/pg-diffusion.h5, skipped with a note if missing"},
+    {"evaluate.pidm_checkpoint", PIRF_CFG_STRING, "\"\"", 0, 0, 0, 0, NULL,
+     "the PIDM baseline's model (pirf finetune finetune.method=pidm); empty means "
+     "output.dir/pidm.h5; evaluated when it exists"},
+    {"evaluate.pidm_weights", PIRF_CFG_ENUM, "net", 0, 0, 0, 0, "ema|net",
+     "which weights of the PIDM checkpoint to evaluate"},
     {"evaluate.selection_samples", PIRF_CFG_INT, "0", 0, 100000000, 0, 0, NULL,
      "samples (seed evaluate.seed + 1) on which the best DPS/CoCoGen zeta is chosen; 0 means "
      "evaluate.samples"},
@@ -93,8 +101,8 @@ typedef struct {
   pirf_decomp dc;
   pirf_physics *ph;
   pirf_fidelity ref; /* the held-out set's sums (set 1) */
-  pirf_unet base_net, pirf_net, pg_net;
-  float *base, *tuned, *pg;
+  pirf_unet base_net, pirf_net, pg_net, pidm_net;
+  float *base, *tuned, *pg, *pidm;
   record rec[MAX_RECORDS];
   int nrec;
   double floor_mse, floor_mae;
@@ -416,6 +424,20 @@ static int evaluate(pirf_config *cfg, evaluator *ev) {
     pirf_log("[evaluate] note: PG-Diffusion model %s missing; not evaluated\n", pg_path);
   }
 
+  /* the PIDM baseline (§7.4), plain sampler, when its fine-tuning has run */
+  char pidm_path[4200], pidm_weights[8];
+  snprintf(pidm_weights, sizeof pidm_weights, "%s", pirf_cfg_str(cfg, "evaluate.pidm_weights"));
+  if (*pirf_cfg_str(cfg, "evaluate.pidm_checkpoint"))
+    snprintf(pidm_path, sizeof pidm_path, "%s", pirf_cfg_str(cfg, "evaluate.pidm_checkpoint"));
+  else
+    snprintf(pidm_path, sizeof pidm_path, "%s/pidm.h5", dir);
+  const int have_pidm = file_exists(ev->dc.world, pidm_path);
+  if (have_pidm) {
+    PIRF_TRY(pirf_sample_load_network(cfg, &ev->dc, C, pidm_path, pidm_weights, &ev->pidm_net,
+                                      &ev->pidm));
+    pirf_log("[evaluate] pidm: %s (%s weights)\n", pidm_path, pidm_weights);
+  }
+
   snprintf(hold, sizeof hold, "%s/holdout.h5", dir);
   if (!file_exists(ev->dc.world, hold)) PIRF_TRY(make_holdout(cfg, hold));
   PIRF_TRY(pirf_fidelity_init(&ev->ref, ev->ph, (int)pirf_cfg_int(cfg, "evaluate.sliced_directions")));
@@ -458,6 +480,12 @@ static int evaluate(pirf_config *cfg, evaluator *ev) {
       snprintf(out, sizeof out, "%s/samples_pg-diffusion.h5", dir);
       PIRF_TRY(evaluate_one(ev, cfg, "pg-diffusion", &ev->pg_net, ev->pg, pg, 0, N, pg_path, "ema",
                             write ? out : NULL));
+      ev->rec[ev->nrec - 1].base_mse = base_mse;
+    }
+    if (have_pidm) {
+      snprintf(out, sizeof out, "%s/samples_pidm.h5", dir);
+      PIRF_TRY(evaluate_one(ev, cfg, "pidm", &ev->pidm_net, ev->pidm, plain, 0, N, pidm_path,
+                            pidm_weights, write ? out : NULL));
       ev->rec[ev->nrec - 1].base_mse = base_mse;
     }
     for (int m = 0; m < (cocogen ? 2 : 1); m++) {
@@ -538,6 +566,8 @@ int pirf_stage_evaluate(pirf_config *cfg) {
   if (ev->base) pirf_unet_destroy(&ev->base_net);
   if (ev->tuned) pirf_unet_destroy(&ev->pirf_net);
   if (ev->pg) pirf_unet_destroy(&ev->pg_net);
+  if (ev->pidm) pirf_unet_destroy(&ev->pidm_net);
+  free(ev->pidm);
   free(ev->base);
   free(ev->tuned);
   free(ev->pg);

@@ -33,9 +33,10 @@
 #include <unistd.h>
 
 const pirf_cfg_spec pirf_finetune_schema[] = {
-    {"finetune.method", PIRF_CFG_ENUM, "draft-k", 0, 0, 0, 0, "draft-k|draft|reft|draft-lv",
+    {"finetune.method", PIRF_CFG_ENUM, "draft-k", 0, 0, 0, 0, "draft-k|draft|reft|draft-lv|pidm",
      "which sampler steps carry gradients: the last k (draft-k), all (draft), a random number per "
-     "iteration (reft), the last one plus re-noised terms (draft-lv)"},
+     "iteration (reft), the last one plus re-noised terms (draft-lv); or the PIDM baseline (pidm: "
+     "EDM loss + residual loss on the data set, output.dir/pidm.h5)"},
     {"finetune.k", PIRF_CFG_INT, "2", 1, 4096, 0, 0, NULL, "differentiable steps of draft-k"},
     {"finetune.steps", PIRF_CFG_INT, "20", 1, 4096, 0, 0, NULL, "sampler steps N"},
     {"finetune.random_schedule", PIRF_CFG_BOOL, "false", 0, 0, 0, 0, NULL,
@@ -69,7 +70,17 @@ const pirf_cfg_spec pirf_finetune_schema[] = {
     {"finetune.lv_inner_steps", PIRF_CFG_INT, "2", 1, 32, 0, 0, NULL,
      "re-noise/denoise terms of draft-lv"},
     {"finetune.loss_scaling", PIRF_CFG_REAL, "1", 1e-30, 1e30, 0, 0, NULL,
-     "multiplies the reward loss (reference --ls)"},
+     "multiplies the reward loss (reference --ls); for pidm the EDM loss term"},
+    {"finetune.pidm_mode", PIRF_CFG_ENUM, "mean", 0, 0, 0, 0, "mean|sample",
+     "pidm: the residual of the posterior mean D(x; sigma) (mean), or of D at sigma_min after one "
+     "Euler step to finetune.sigma_min (sample: a second network evaluation)"},
+    {"finetune.pidm_weighting", PIRF_CFG_ENUM, "sigma", 0, 0, 0, 0, "sigma|variance",
+     "pidm: the residual weight 1/(2 sigma) (sigma: the reference code) or 1/(2 sigma^2) "
+     "(variance: our reading of the original PIDM's 1/(2 Sigma_t))"},
+    {"finetune.pidm_reward_loss_scaling", PIRF_CFG_REAL, "1e-4", 0, 1e30, 0, 0, NULL,
+     "pidm: multiplies the residual loss (reference README --reward-loss-scaling 1e-4)"},
+    {"finetune.pidm_trainable", PIRF_CFG_ENUM, "all", 0, 0, 0, 0, "all|decoder0|freeze_late",
+     "pidm: trained parameters (the reference trains all)"},
     {"finetune.base", PIRF_CFG_STRING, "\"\"", 0, 0, 0, 0, NULL,
      "pretrained checkpoint; empty = output.dir/base.h5"},
     {"finetune.base_group", PIRF_CFG_ENUM, "ema", 0, 0, 0, 0, "ema|net",
@@ -94,7 +105,9 @@ const pirf_cfg_spec pirf_finetune_schema[] = {
     {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL}};
 
 const char *pirf_finetune_output(const pirf_config *cfg, char *buf, size_t len) {
-  return pirf_path_printf(buf, len, "output.dir", "%s/pirf.h5", pirf_cfg_str(cfg, "output.dir"));
+  const int pidm = !strcmp(pirf_cfg_str(cfg, "finetune.method"), "pidm");
+  return pirf_path_printf(buf, len, "output.dir", pidm ? "%s/pidm.h5" : "%s/pirf.h5",
+                          pirf_cfg_str(cfg, "output.dir"));
 }
 
 /* What fine-tuning holds besides the shared training run: the physics and the PIRF loops. */
@@ -219,9 +232,42 @@ int pirf_ft_config_from_deck(const pirf_config *cfg, uint32_t seed, pirf_ft_conf
   return 0;
 }
 
+/* The start of every fine-tuning method: the output directory, then either the resumed state or
+ * the base checkpoint (finetune.base, default output.dir/base.h5; its finetune.base_group) in the
+ * weights, their EMA and (when allocated) the reference weights. */
+int pirf_finetune_start(const pirf_config *cfg, pirf_training_run *r, int bench, char *base,
+                        size_t len) {
+  const char *dir = pirf_cfg_str(cfg, "output.dir");
+  const char *bp = pirf_cfg_str(cfg, "finetune.base");
+  if (*bp)
+    snprintf(base, len, "%s", bp);
+  else
+    snprintf(base, len, "%s/base.h5", dir);
+  if (!bench) PIRF_TRY(pirf_mkdir_p(MPI_COMM_WORLD, dir));
+  PIRF_TRY(pirf_training_resume(r, !bench && pirf_cfg_bool(cfg, "finetune.resume")));
+  if (r->resumed) {
+    pirf_log("[finetune] resuming from %s at iteration %ld\n", r->state, r->step);
+    return 0;
+  }
+  const size_t P = r->net.table.total;
+  int have = access(base, R_OK) == 0;
+  PIRF_MPI(MPI_Bcast(&have, 1, MPI_INT, 0, MPI_COMM_WORLD));
+  PIRF_USER_CHECK(have || bench,
+                  "the base checkpoint '%s' does not exist; run `pirf pretrain` first or set "
+                  "finetune.base to a pretrained checkpoint", base);
+  if (have) {
+    PIRF_TRY(pirf_checkpoint_read_weights(base, MPI_COMM_WORLD, &r->net.table,
+                                          pirf_cfg_str(cfg, "finetune.base_group"), r->params));
+  } else {
+    pirf_unet_init_params(&r->net, r->seed, r->params); /* bench: memory does not need weights */
+  }
+  memcpy(r->ema, r->params, P * sizeof *r->ema);
+  if (r->ref) memcpy(r->ref, r->params, P * sizeof *r->ref);
+  return 0;
+}
+
 static int run(pirf_config *cfg, tuner *t) {
   pirf_training_run *r = &t->r;
-  const char *dir = pirf_cfg_str(cfg, "output.dir");
   PIRF_TRY(pirf_training_init(r, cfg, "finetune", "iter", "pirf-state.h5", "finetune.jsonl"));
   pirf_ft_config fc;
   PIRF_TRY(pirf_ft_config_from_deck(cfg, r->seed, &fc));
@@ -252,33 +298,9 @@ static int run(pirf_config *cfg, tuner *t) {
   PIRF_TRY(pirf_training_optimizer(r, t->ft.first, t->ft.count));
 
   char base[4200], final[4200];
-  const char *bp = pirf_cfg_str(cfg, "finetune.base");
-  if (*bp)
-    snprintf(base, sizeof base, "%s", bp);
-  else
-    snprintf(base, sizeof base, "%s/base.h5", dir);
   if (!pirf_finetune_output(cfg, final, sizeof final)) return PIRF_ERR_USER;
   const int bench = pirf_cfg_bool(cfg, "finetune.bench");
-  if (!bench) PIRF_TRY(pirf_mkdir_p(MPI_COMM_WORLD, dir));
-
-  PIRF_TRY(pirf_training_resume(r, !bench && pirf_cfg_bool(cfg, "finetune.resume")));
-  if (r->resumed) {
-    pirf_log("[finetune] resuming from %s at iteration %ld\n", r->state, r->step);
-  } else {
-    int have = access(base, R_OK) == 0;
-    PIRF_MPI(MPI_Bcast(&have, 1, MPI_INT, 0, MPI_COMM_WORLD));
-    PIRF_USER_CHECK(have || bench,
-                    "the base checkpoint '%s' does not exist; run `pirf pretrain` first or set "
-                    "finetune.base to a pretrained checkpoint", base);
-    if (have) {
-      PIRF_TRY(pirf_checkpoint_read_weights(base, MPI_COMM_WORLD, &r->net.table,
-                                            pirf_cfg_str(cfg, "finetune.base_group"), r->params));
-    } else {
-      pirf_unet_init_params(&r->net, r->seed, r->params); /* bench: memory does not need weights */
-    }
-    memcpy(r->ema, r->params, P * sizeof *r->ema);
-    memcpy(r->ref, r->params, P * sizeof *r->ref);
-  }
+  PIRF_TRY(pirf_finetune_start(cfg, r, bench, base, sizeof base));
 
   const long total = pirf_cfg_int(cfg, "finetune.iterations");
   const long log_every = pirf_cfg_int(cfg, "finetune.log_iterations");
@@ -374,6 +396,7 @@ static int run(pirf_config *cfg, tuner *t) {
 }
 
 int pirf_stage_finetune(pirf_config *cfg) {
+  if (!strcmp(pirf_cfg_str(cfg, "finetune.method"), "pidm")) return pirf_finetune_pidm(cfg);
   tuner t;
   memset(&t, 0, sizeof t);
   pirf_prof_stage_push(PIRF_STAGE_FINETUNE);

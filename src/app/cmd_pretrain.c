@@ -7,7 +7,7 @@
  * group runs its share in rounds of pretrain.micro_batch, accumulating the gradient as EDM's
  * --batch-gpu does), then one Adam step on every tensor and one EMA update. Which data sample fills
  * global slot s of step t is floor(N * Philox(seed, SCHEDULE, t, s)), and sigma, the noise and
- * dropout are keyed by (t, s) too, so a run gives the same result at any rank layout (up to the
+ * dropout are keyed by (t, s) too (the data order: pirf/training_data.h), so a run gives the same result at any rank layout (up to the
  * order of float sums) and a resumed run continues exactly where it stopped.
  *
  * Outputs in output.dir: pretrain-state.h5 (the checkpoint, written every
@@ -26,9 +26,9 @@
 #include "pirf/log.h"
 #include "pirf/optim.h"
 #include "pirf/stop.h"
+#include "pirf/training_data.h"
 #include "pirf/training_run.h"
 #include "pirf/physics.h"
-#include "pirf/rng.h"
 #include "pirf/prof.h"
 
 #include <math.h>
@@ -97,13 +97,6 @@ static void trainer_destroy(trainer *t) {
   pirf_training_destroy(&t->r);
 }
 
-/* The data sample that fills global slot `slot` of step `step`. */
-static long data_index(uint32_t seed, long step, long slot, long N) {
-  long i = (long)(pirf_rng_uniform(seed, PIRF_STREAM_SCHEDULE, (uint32_t)step, (uint32_t)slot, 0, 0) *
-                  (double)N);
-  return i < N ? i : N - 1;
-}
-
 /* The loss accumulated since the last log line, and the line itself (also written for the part of
  * an interval a stop cuts short, so that no line averages over steps it did not see). */
 typedef struct {
@@ -127,11 +120,10 @@ static int log_interval(pirf_training_run *r, interval *iv, double lr, double be
 
 /* One optimizer step's gradient: every data group's share in rounds of `micro`. May return
  * PIRF_STOPPED from inside (nothing but t->grad changed). */
-static int step_gradient(trainer *t, long share, long micro, long batch, long N, double *loss) {
+static int step_gradient(trainer *t, long share, long micro, long batch, double *loss) {
   pirf_training_run *r = &t->r;
   const pirf_decomp *dc = &r->dc;
-  const int C = t->ds.C;
-  const size_t tile = (size_t)dc->xm * dc->ym, P = r->net.table.total;
+  const size_t P = r->net.table.total;
   memset(t->grad, 0, P * sizeof *t->grad);
   *loss = 0;
   for (long b0 = 0; b0 < share; b0 += micro) {
@@ -139,12 +131,7 @@ static int step_gradient(trainer *t, long share, long micro, long batch, long N,
     const long slot0 = (long)dc->group * share + b0;
     /* Every rank reads as many blocks as every other (the groups' shares are equal), so the
      * collective reads and the stop polls line up. */
-    for (long b = 0; b < nb; b++) {
-      PIRF_TRY(pirf_stop_poll());
-      pirf_tile_block blk = {data_index(r->seed, r->step, slot0 + b, N), 1, dc->xs, dc->xm, dc->ys,
-                             dc->ym};
-      PIRF_TRY(pirf_dataset_read(&t->ds, &blk, t->y + (size_t)b * C * tile));
-    }
+    PIRF_TRY(pirf_training_data_read(&t->ds, dc, r->seed, r->step, slot0, nb, t->y));
     pirf_unet_dropout drop = {r->seed, (uint32_t)r->step, (uint32_t)slot0};
     double l = 0;
     PIRF_TRY(pirf_edm_loss(&r->net, t->work, t->tape, &t->lb, dc, r->params, t->y, (int)nb, slot0,
@@ -170,23 +157,10 @@ static int train(pirf_config *cfg, trainer *t) {
   const long rounds = (share + micro - 1) / micro;
 
   char data_path[4096];
-  if (!pirf_deck_data_path(cfg, data_path, sizeof data_path)) return PIRF_ERR_USER;
-  PIRF_TRY(pirf_dataset_open(&t->ds, MPI_COMM_WORLD, data_path, "data.path"));
+  PIRF_TRY(pirf_training_data_open(cfg, dc, &t->ds, data_path, sizeof data_path));
   t->have_ds = 1;
-  PIRF_USER_CHECK(t->ds.H == dc->H && t->ds.W == dc->W,
-                  "data.path '%s' holds %dx%d fields but grid.resolution is %d; use the deck the "
-                  "data were generated with", data_path, t->ds.H, t->ds.W, dc->H);
   const int C = t->ds.C;
   const long N = t->ds.N;
-  /* the network's channels come from the data; they must be the PDE's, or fine-tuning (which
-   * builds the network from the PDE) could not load the result */
-  const pirf_pde *pde = pirf_pde_find(pirf_cfg_str(cfg, "pde.name"));
-  PIRF_USER_CHECK(!pde || pde->channels == C,
-                  "data.path '%s' holds %d-channel fields but pde.name = %s has %d channel%s; use "
-                  "the deck the data were generated with", data_path, C,
-                  pirf_cfg_str(cfg, "pde.name"), pde ? pde->channels : 0,
-                  pde && pde->channels == 1 ? "" : "s");
-
   PIRF_TRY(pirf_unet_config_from_deck(cfg, dc->H, C, &r->uc));
   PIRF_TRY(pirf_training_network(r, 0));
   const size_t P = r->net.table.total;
@@ -238,7 +212,7 @@ static int train(pirf_config *cfg, trainer *t) {
     double loss = 0;
     long bad = 0;
     pirf_prof_begin(PIRF_EV_TRAIN_STEP);
-    err = step_gradient(t, share, micro, batch, N, &loss);
+    err = step_gradient(t, share, micro, batch, &loss);
     pirf_training_fault(r, t->grad);
     /* The loss is already divided by the global batch: the world sum of the partial gradients
      * is the gradient, so scale 1. */

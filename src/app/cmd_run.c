@@ -65,8 +65,12 @@ static int dry_run_stage(pirf_config *cfg, int s, int force) {
              p.digest);
   else if (st == PIRF_PROV_MISSING) {
     char state[4300] = "";
-    if (stages[s].state && pirf_cfg_bool(cfg, stages[s].resume_key))
-      snprintf(state, sizeof state, "%s/%s", pirf_cfg_str(cfg, "output.dir"), stages[s].state);
+    const char *sf = stages[s].state;
+    if (sf && !strcmp(stages[s].name, "finetune") &&
+        !strcmp(pirf_cfg_str(cfg, "finetune.method"), "pidm"))
+      sf = "pidm-state.h5"; /* the PIDM baseline's state (cmd_finetune_pidm.c) */
+    if (sf && pirf_cfg_bool(cfg, stages[s].resume_key))
+      snprintf(state, sizeof state, "%s/%s", pirf_cfg_str(cfg, "output.dir"), sf);
     if (*state && file_exists(state)) {
       pirf_provenance now;
       pirf_prov_status rs;

@@ -77,7 +77,9 @@ static const command commands[] = {
      "DECK.yaml [key.sub=value ...] [-petsc_option [value] ...]",
      "Fine-tunes the base model (finetune.base, default output.dir/base.h5) with the PDE-residual\n"
      "reward and writes output.dir/pirf.h5; checkpoints to output.dir/pirf-state.h5, from which a\n"
-     "rerun resumes; logs output.dir/finetune.jsonl.\n"},
+     "rerun resumes; logs output.dir/finetune.jsonl. finetune.method=pidm trains the PIDM\n"
+     "baseline on data.path instead (EDM loss + residual loss): output.dir/pidm.h5,\n"
+     "pidm-state.h5, pidm.jsonl (docs/finetune.md).\n"},
     {"sample", NULL, "draw samples from a checkpoint (heun, dps or cocogen guidance)", 0,
      pirf_stage_sample, SOLVER_PREFIXES, NULL,
      "DECK.yaml [key.sub=value ...] [-petsc_option [value] ...]",

@@ -54,7 +54,7 @@ static const char *sample_checkpoint_path(const pirf_config *cfg, char *buf, siz
 static const char *evaluate_pirf_path(const pirf_config *cfg, char *buf, size_t len) {
   const char *p = pirf_cfg_str(cfg, "evaluate.pirf_checkpoint");
   if (*p) snprintf(buf, len, "%s", p);
-  else pirf_finetune_output(cfg, buf, len);
+  else snprintf(buf, len, "%s/pirf.h5", pirf_cfg_str(cfg, "output.dir")); /* not pidm.h5 */
   return buf;
 }
 static const char *sample_output_path(const pirf_config *cfg, char *buf, size_t len) {
@@ -109,6 +109,7 @@ const char *pirf_provenance_output(const pirf_config *cfg, const char *stage, ch
 static const char *const not_determining[] = {
     "data.path",      "data.chunk",          "finetune.base",    "finetune.bench",
     "finetune.eval_samples", "sample.output", "sample.checkpoint", "evaluate.pirf_checkpoint",
+    "evaluate.pidm_checkpoint",
     NULL};
 
 static int determining(const pirf_config *cfg, const char *key) {
