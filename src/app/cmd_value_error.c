@@ -1,5 +1,5 @@
 /* `pirf value-error DECK [key=value ...]`: how good is the DPS value estimate along the sampler's
- * own trajectories (PIRF-SPEC §1.3; docs/value-error.md).
+ * own trajectories (docs/algorithm.md §1.3; docs/value-error.md).
  *
  * DPS/DiffusionPDE guidance and any "value function" view of the reward estimate the value of an
  * intermediate state x_i, the reward of the sample the ODE ends at from x_i, by the reward of the

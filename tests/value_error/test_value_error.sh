@@ -5,8 +5,9 @@
 # relative error of 0 to rounding at the last step (the last Euler step lands on
 # D(x_{N-1}; sigma_{N-1})); its v is pirf sample's residual of the same latents; the numbers agree
 # to reduction order at 1 rank, 2 ranks (tiles [2,1]), 2 data groups, 4 ranks (tiles [2,2]) and
-# 4 ranks ([2,1] tiles x 2 groups). Then the error paths: no fine-tuned model, a step count out of
-# range, an N listed twice, an unknown model: each exits 2 with one sentence and writes nothing.
+# 4 ranks ([2,1] tiles x 2 groups); postprocess/value_error.py draws it. Then the error paths: no
+# fine-tuned model, a step count out of range, an N listed twice, an unknown model: each exits 2
+# with one sentence and writes nothing.
 # usage: test_value_error.sh PIRF MAKE_CHECKPOINT MPIEXEC SOURCE_DIR
 set -uo pipefail
 pirf=$1; mkck=$2; mpiexec=$3; src=$4
@@ -31,6 +32,7 @@ check "1 rank" "ve 1 r1"
 check "fields, last step exact (1 rank)" "$py fields $work/r1/value_error.json 2,6"
 check "progress and summary lines" "grep -q 'value-error.*trajectories' $work/out.txt && grep -q 'median v_hat/v' $work/out.txt"
 check "v is pirf sample's residual" "run 1 $pirf sample $deck $common output.dir=$work/r1 sample.samples=6 sample.batch=4 sample.steps=6 sample.output=$work/s6.h5 && $py final $work/r1/value_error.json $work/s6.h5 6"
+check "postprocess/value_error.py draws a PNG" "/usr/bin/python3 $src/postprocess/value_error.py $work/ve.png $work/r1/value_error.json $work/r1/value_error.json >/dev/null && [ -s $work/ve.png ]"
 check "2 ranks, tiles [2,1]" "ve 2 t21 parallel.tiles=[2,1]"
 check "tiles [2,1] = 1 rank" "$py same $work/t21/value_error.json $work/r1/value_error.json"
 check "2 data groups" "ve 2 g2"
