@@ -268,6 +268,12 @@ static int value_error(pirf_config *cfg, ve_state *st) {
                       "once", steps[k]);
     st->runs[k].N = (int)steps[k];
   }
+  /* every rank keeps v_hat of every trajectory and step until the end (for the percentiles) */
+  for (int k = 0; k < st->nruns; k++)
+    PIRF_USER_CHECK((double)pirf_cfg_int(cfg, "value_error.samples") * st->runs[k].N <= 5e7,
+                    "value_error.samples = %ld at N = %d keeps more than 5e7 value estimates per "
+                    "rank; lower value_error.samples", pirf_cfg_int(cfg, "value_error.samples"),
+                    st->runs[k].N);
   const long S = pirf_cfg_int(cfg, "value_error.samples");
   const int B = (int)pirf_cfg_int(cfg, "value_error.batch");
 

@@ -6,7 +6,7 @@
 # D(x_{N-1}; sigma_{N-1})); its v is pirf sample's residual of the same latents; the numbers agree
 # to reduction order at 1 rank, 2 ranks (tiles [2,1]), 2 data groups, 4 ranks (tiles [2,2]) and
 # 4 ranks ([2,1] tiles x 2 groups); postprocess/value_error.py draws it. Then the error paths: no
-# fine-tuned model, a step count out of range, an N listed twice, an unknown model: each exits 2
+# fine-tuned model, a step count out of range, an N listed twice, too many trajectories x steps to keep, an unknown model: each exits 2
 # with one sentence and writes nothing.
 # usage: test_value_error.sh PIRF MAKE_CHECKPOINT MPIEXEC SOURCE_DIR
 set -uo pipefail
@@ -49,6 +49,7 @@ ec="$common output.dir=$work/e"
 check "no fine-tuned model" "experr 2 'checkpoint .*pirf.h5. does not exist' -- $mpiexec -n 2 $pirf value-error $deck $ec value_error.model=pirf"
 check "steps out of range" "experr 2 'value_error.steps' -- $mpiexec -n 1 $pirf value-error $deck $ec value_error.steps=[0,6]"
 check "an N twice" "experr 2 'value_error.steps lists N = 6 twice' -- $mpiexec -n 2 $pirf value-error $deck $ec value_error.steps=[6,6]"
+check "too many value estimates" "experr 2 'keeps more than 5e7 value estimates' -- $mpiexec -n 1 $pirf value-error $deck $ec value_error.samples=1000000 value_error.steps=[80]"
 check "unknown model" "experr 2 'value_error.model' -- $mpiexec -n 1 $pirf value-error $deck $ec value_error.model=finetuned"
 check "nothing written on errors" "! ls $work/e/value_error.json* 2>/dev/null"
 echo "value_error_json_is_exact_at_the_last_step_and_layout_invariant: $pass passed, $fail failed"
