@@ -6,8 +6,8 @@
 # D(x_{N-1}; sigma_{N-1})); its v is pirf sample's residual of the same latents; the numbers agree
 # to reduction order at 1 rank, 2 ranks (tiles [2,1]), 2 data groups, 4 ranks (tiles [2,2]) and
 # 4 ranks ([2,1] tiles x 2 groups); postprocess/value_error.py draws it. Then the error paths: no
-# fine-tuned model, a step count out of range, an N listed twice, too many trajectories x steps to keep, an unknown model: each exits 2
-# with one sentence and writes nothing.
+# fine-tuned model, a step count out of range, an N listed twice, too many trajectories x steps to
+# keep, an unknown model: each exits 2 with one sentence and writes nothing.
 # usage: test_value_error.sh PIRF MAKE_CHECKPOINT MPIEXEC SOURCE_DIR
 set -uo pipefail
 pirf=$1; mkck=$2; mpiexec=$3; src=$4
