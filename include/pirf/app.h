@@ -23,6 +23,8 @@ int pirf_stage_pretrain(pirf_config *cfg);
 int pirf_stage_finetune(pirf_config *cfg);
 int pirf_stage_sample(pirf_config *cfg);
 int pirf_stage_evaluate(pirf_config *cfg);
+/* pirf value-error: output.dir/value_error.json (docs/value-error.md). */
+int pirf_stage_value_error(pirf_config *cfg);
 /* output.dir/evaluation.json: marks evaluation done. */
 const char *pirf_evaluate_output(const pirf_config *cfg, char *buf, size_t len);
 /* The file that marks pretraining done: output.dir/base.h5. */
@@ -44,5 +46,6 @@ int pirf_finetune_pidm(pirf_config *cfg);
 extern const pirf_cfg_spec pirf_pretrain_schema[];
 extern const pirf_cfg_spec pirf_sample_schema[], pirf_evaluate_schema[];
 extern const pirf_cfg_spec pirf_finetune_schema[];
+extern const pirf_cfg_spec pirf_value_error_schema[];
 
 #endif

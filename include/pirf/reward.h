@@ -15,6 +15,9 @@ int pirf_reward_mse(pirf_physics *ph, int B, const float *x, double *loss, float
                     double scale);
 /* Also the mean |R| (for logging), without gradient. */
 int pirf_residual_stats(pirf_physics *ph, int B, const float *x, double *mse, double *mae);
+/* mse[b] = mean(R_b^2) of every sample b of the batch, without gradient: the value r(x) of one
+ * sample (pirf value-error; the per-sample figure pirf sample and evaluate report). */
+int pirf_residual_mse_samples(pirf_physics *ph, int B, const float *x, double *mse);
 /* norm = ||R||_2 over the batch; if xbar is not NULL, xbar += scale * dnorm/dx. */
 int pirf_residual_norm(pirf_physics *ph, int B, const float *x, double *norm, float *xbar,
                        double scale);

@@ -41,7 +41,9 @@ static inline size_t pirf_heun_scratch_floats(const pirf_denoiser *d) { return 4
 int pirf_heun_steps(pirf_denoiser *d, const double *sigma, int N, int first, float *x,
                     float *scratch);
 /* Steps first..last-1 of the N-step sampler only (the no-gradient prefix of a DRaFT-K chain:
- * last = N - K); pirf_heun_steps is last = N. */
+ * last = N - K); pirf_heun_steps is last = N. On return the first tensor of scratch holds
+ * D(x_{last-1}; sigma_{last-1}), the denoised estimate of the last step taken (its first network
+ * evaluation): pirf value-error reads it after one-step calls, for the DPS value estimate. */
 int pirf_heun_steps_range(pirf_denoiser *d, const double *sigma, int N, int first, int last,
                           float *x, float *scratch);
 

@@ -50,6 +50,11 @@ int pirf_sample_set(const pirf_config *cfg, const pirf_decomp *dc, pirf_physics 
                     const pirf_unet *net, const float *params, const pirf_sample_opts *o,
                     pirf_fidelity *fid, pirf_sample_stats *st);
 
+/* x_0 = smax * Philox normal of global samples [first, first+B) on this rank's tile (the latents
+ * of every sampling command, so trajectories of the same seed are the same samples). Local. */
+void pirf_sample_latents(const pirf_decomp *dc, uint32_t seed, long first, int B, int C,
+                         double smax, float *x);
+
 /* Build the deck's network for this decomposition and read `group` ("ema" | "net") of the
  * checkpoint `path` into a new arena (*params, malloc'd). */
 int pirf_sample_load_network(const pirf_config *cfg, const pirf_decomp *dc, int channels,

@@ -58,6 +58,7 @@ const pirf_cfg_spec *const *pirf_deck_tables(void) {
     tables[n++] = pirf_sample_schema;
     tables[n++] = pirf_evaluate_schema;
     tables[n++] = pirf_finetune_schema;
+    tables[n++] = pirf_value_error_schema;
     tables[n] = NULL;
   }
   return tables;

@@ -92,6 +92,14 @@ static const command commands[] = {
      "Samples the base model, the PIRF model and the guided baselines at every evaluate.steps,\n"
      "and writes output.dir/evaluation.json and evaluation.md (residual MSE/MAE, fidelity to\n"
      "held-out data, seconds per sample) and the samples files.\n"},
+    {"value-error", NULL, "how well r(D(x_i; sigma_i)) estimates the final reward (value_error.json)",
+     0, pirf_stage_value_error, SOLVER_PREFIXES, NULL,
+     "DECK.yaml [key.sub=value ...] [-petsc_option [value] ...]",
+     "Along deterministic Heun trajectories of value_error.model (base: output.dir/base.h5, or\n"
+     "pirf) at every N of value_error.steps, compares the DPS value estimate v_hat_i =\n"
+     "r(D(x_i; sigma_i)) with the true value v_i = r(x_N) (r: residual MSE) at every step i,\n"
+     "over value_error.samples trajectories; writes output.dir/value_error.json (plot it with\n"
+     "postprocess/value_error.py; docs/value-error.md).\n"},
     {"info", pirf_cmd_info, "print the deck's network: parameter counts per level", 0, NULL, "",
      NULL, "DECK.yaml [key.sub=value ...]",
      "Prints the deck's SongUNet: configuration, parameter counts per level and the memory of\n"

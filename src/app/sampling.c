@@ -53,9 +53,9 @@ int pirf_sample_load_pg_network(const pirf_config *cfg, const pirf_decomp *dc, i
   return load_network(cfg, dc, channels, path, group, 1, net, params);
 }
 
-/* x_0 of samples [first, first+B) on this rank's tile. */
-static void latents(const pirf_decomp *dc, uint32_t seed, long first, int B, int C, double smax,
-                    float *x) {
+/* x_0 of samples [first, first+B) on this rank's tile (pirf/sampling.h). */
+void pirf_sample_latents(const pirf_decomp *dc, uint32_t seed, long first, int B, int C,
+                         double smax, float *x) {
   size_t k = 0;
   for (int b = 0; b < B; b++)
     for (int c = 0; c < C; c++)
@@ -211,7 +211,7 @@ static int run(const pirf_config *cfg, const pirf_decomp *dc, pirf_physics *ph,
       d.tapes[0] = m->tapes[0];
       d.tapes[1] = m->tapes[1];
       /* x-only vjps: no parameter gradient (grad = NULL, empty range) */
-      latents(dc, o->seed, first, count, C, sigma[0], m->x);
+      pirf_sample_latents(dc, o->seed, first, count, C, sigma[0], m->x);
       pirf_guidance_cost c = {0, 0, 0};
       /* A stop inside the batch: the group's ranks poll between U-Net blocks (they all run the same
        * evaluations; groups with nothing left to sample poll nowhere, so the poll is the group's),

@@ -79,6 +79,29 @@ int pirf_residual_stats(pirf_physics *ph, int B, const float *x, double *mse, do
   return 0;
 }
 
+int pirf_residual_mse_samples(pirf_physics *ph, int B, const float *x, double *mse) {
+  const pirf_decomp *dc = ph->dc;
+  const size_t in = (size_t)ph->pde->channels * dc->xm * dc->ym;
+  const size_t out = (size_t)ph->pde->residual_channels * dc->xm * dc->ym;
+  float *Rb;
+  PIRF_TRY(with_residual(ph, 1, &Rb));
+  int err = 0;
+  pirf_prof_begin(PIRF_EV_RESIDUAL);
+  for (int b = 0; b < B && !err; b++) {
+    err = ph->pde->residual(ph, x + b * in, Rb);
+    double s2 = 0;
+    for (size_t k = 0; k < out && !err; k++) s2 += (double)Rb[k] * Rb[k];
+    mse[b] = s2;
+  }
+  free(Rb);
+  PIRF_TRY(err);
+  /* one reduction for the batch: the sums of R^2 over this group's tiles */
+  PIRF_MPI(MPI_Allreduce(MPI_IN_PLACE, mse, B, MPI_DOUBLE, MPI_SUM, dc->space));
+  pirf_prof_end(PIRF_EV_RESIDUAL, 0);
+  for (int b = 0; b < B; b++) mse[b] /= npoints(ph, 1);
+  return 0;
+}
+
 int pirf_residual_norm(pirf_physics *ph, int B, const float *x, double *norm, float *xbar,
                        double scale) {
   float *Rb;
