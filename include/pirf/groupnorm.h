@@ -45,6 +45,14 @@ int pirf_groupnorm_forward(float *y, float *mean, float *rstd, const float *x, c
                            const float *beta, int B, int C, int G, float eps, const pirf_level *L,
                            double *work);
 
+/* y from x and the statistics mean, rstd [B][G] of an earlier forward on the same x: exactly the
+ * forward's y (the same code computes both, so the floats are identical). A backward uses it to
+ * rebuild y instead of keeping it (pirf/unet_eval.h: the tape keeps x and the statistics only).
+ * Tile-local, no communication; y may be x. */
+int pirf_groupnorm_apply(float *y, const float *x, const float *mean, const float *rstd,
+                         const float *gamma, const float *beta, int B, int C, int G,
+                         const pirf_level *L);
+
 int pirf_groupnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dy, const float *x,
                             const float *gamma, const float *mean, const float *rstd, int B, int C,
                             int G, const pirf_level *L, double *work);

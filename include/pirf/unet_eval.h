@@ -12,12 +12,14 @@
  * tile at each U-Net level (pirf_level); x and F are [B][C][ym][xm] at full resolution.
  *
  * What the tape records, per module (docs/model.md): the network input; every module's output (the
- * next module's input and the skip stack); the decoder blocks' concatenated inputs; per UNetBlock
- * norm0's output and statistics, conv0's output plus the affine term (norm1's input), norm1's output
- * and statistics; per attention block the pre-attention output, norm2's output and statistics, qkv,
- * the softmax weights and the attention output; aux_norm's output and statistics; the embedding
- * MLP's activations; the dropout key. SiLU outputs, resampled tensors and dropout masks are
- * recomputed in backward (cheap elementwise work; masks are Philox functions of the key).
+ * next module's input and the skip stack); per UNetBlock norm0's statistics, conv0's output plus
+ * the affine term (norm1's input) and norm1's statistics; per attention block the pre-attention
+ * output (norm2's input), norm2's statistics, qkv, the softmax weights and the attention output;
+ * aux_norm's statistics; the embedding MLP's activations; the dropout key. The backward rebuilds
+ * the rest from these with cheap elementwise work: every GroupNorm output from its input and
+ * statistics (pirf_groupnorm_apply, the forward's own code, so the floats are the forward's), a
+ * decoder block's [x, skip] input by concatenating the two recorded outputs again, SiLU outputs,
+ * resampled tensors and dropout masks (Philox functions of the key).
  *
  * Collective: forward and backward are collective over dc->space (halo exchanges, GroupNorm
  * statistics, attention tokens); every rank of a space group calls them with the same B. */
@@ -50,7 +52,8 @@ size_t pirf_unet_work_bytes(const pirf_unet_work *w);
 int pirf_unet_tape_create(const pirf_unet *net, const pirf_decomp *dc, int B, pirf_unet_tape **t);
 /* A truncated tape: records only from the module whose parameters start at table entry pfirst
  * (e.g. the first of pirf_unet_decoder_level_range(net, 0)); the modules before it run as without
- * tape, and only the first recorded module's input and the embedding are kept. Its backward gives
+ * tape, and only the first recorded module's input, the encoder outputs its decoder blocks pop and
+ * the embedding are kept. Its backward gives
  * the gradients of parameters [pfirst, ...) and no input gradient: layer-wise truncation with
  * K = 1 needs nothing more (docs/architecture.md, memory plan). pfirst = 0: the full tape. */
 int pirf_unet_tape_create_from(const pirf_unet *net, const pirf_decomp *dc, int B, int pfirst,

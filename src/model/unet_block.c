@@ -8,7 +8,12 @@
  *
  * EDM resamples inside conv0 and skip before their convolution (Conv2d with up/down,
  * fused_resample = False); the SiLU commutes with the nearest-neighbour up2 but not with down2's
- * average, so the order (SiLU, then resample) is kept as EDM has it. */
+ * average, so the order (SiLU, then resample) is kept as EDM has it.
+ *
+ * The forward normalises and applies SiLU in place in work scratch (y0, y1, y2 are never on the
+ * tape); the backward rebuilds each norm output from its input (xin, h1, hA, all on the tape) and
+ * the stored statistics with pirf_groupnorm_apply, the forward's own code, so the gradients are
+ * bit-for-bit those of keeping the outputs (docs/architecture.md, memory plan). */
 #include "unet_internal.h"
 
 #include "pirf/attention.h"
@@ -50,8 +55,17 @@ static void resample_backward(const pirf_unet_module *m, const unet_scratch *s, 
 
 static void zero(float *x, size_t n) { memset(x, 0, n * sizeof *x); }
 
+/* GroupNorm `part` of block m rebuilt from its input and the forward's statistics: the tape keeps
+ * no norm outputs, and pirf_groupnorm_apply gives exactly the forward's floats. */
+static int norm(const pirf_unet *net, int part, const float *params,
+                float *y, const float *x, const float *mean, const float *rstd, int B, int C,
+                int G, const pirf_level *L) {
+  return pirf_groupnorm_apply(y, x, mean, rstd, weight(net, params, part), bias(net, params, part),
+                              B, C, G, L);
+}
+
 int unet_block_forward(const pirf_unet *net, const pirf_unet_module *m, const float *params,
-                       const float *emb, int B, const pirf_dropout_key *drop, int taped,
+                       const float *emb, int B, const pirf_dropout_key *drop,
                        unet_block_acts *t, unet_scratch *s) {
   const pirf_level *Li = &s->levels[m->in_level], *L = &s->levels[m->level];
   const size_t ni = tile(Li), n = tile(L);
@@ -60,15 +74,14 @@ int unet_block_forward(const pirf_unet *net, const pirf_unet_module *m, const fl
   float *T1 = s->tmp[2], *T2 = s->tmp[3];
   const float p = (float)net->cfg.dropout;
 
-  /* norm0, SiLU (in place without tape: y0 is not needed again), resample, conv0 */
+  /* norm0, SiLU in place (the backward rebuilds y0 from xin and the statistics), resample, conv0 */
   PIRF_TRY(pirf_groupnorm_forward(t->y0, t->mean0, t->rstd0, t->xin, weight(net, params, m->norm0),
                                   bias(net, params, m->norm0), B, cin, m->groups0, UNET_GN_EPS, Li,
                                   s->gn));
-  float *s0 = taped ? T1 : t->y0;
-  pirf_silu_forward(s0, t->y0, (size_t)B * cin * ni);
-  const float *r0 = s0;
+  pirf_silu_forward(t->y0, t->y0, (size_t)B * cin * ni);
+  const float *r0 = t->y0;
   if (resampled) {
-    resample_forward(m, s, T2, s0, B * cin);
+    resample_forward(m, s, T2, t->y0, B * cin);
     r0 = T2;
   }
   PIRF_TRY(pirf_conv2d_forward(L, t->h1, r0, weight(net, params, m->conv0),
@@ -83,15 +96,14 @@ int unet_block_forward(const pirf_unet *net, const pirf_unet_module *m, const fl
       for (size_t k = 0; k < n; k++) h[k] += v;
     }
 
-  /* norm1, SiLU, dropout, conv1 */
+  /* norm1, SiLU in place (rebuilt in the backward from h1, which the tape keeps), dropout, conv1 */
   PIRF_TRY(pirf_groupnorm_forward(t->y1, t->mean1, t->rstd1, t->h1, weight(net, params, m->norm1),
                                   bias(net, params, m->norm1), B, cout, m->groups1, UNET_GN_EPS, L,
                                   s->gn));
-  float *s1 = taped ? T1 : t->y1;
-  pirf_silu_forward(s1, t->y1, (size_t)B * cout * n);
-  const float *d1 = s1;
+  pirf_silu_forward(t->y1, t->y1, (size_t)B * cout * n);
+  const float *d1 = t->y1;
   if (drop && p > 0) {
-    PIRF_TRY(pirf_dropout_forward(T2, s1, p, drop, B, cout, L));
+    PIRF_TRY(pirf_dropout_forward(T2, t->y1, p, drop, B, cout, L));
     d1 = T2;
   }
   float *res = m->attention ? t->hA : t->out;
@@ -151,8 +163,9 @@ int unet_block_backward(const pirf_unet *net, const pirf_unet_module *m, const f
     zero(W2, 3 * nout);
     PIRF_TRY(pirf_attention_backward(W2, W1, t->qkv, t->att, B, cout, L, s->attn));
     zero(W1, nout);
+    PIRF_TRY(norm(net, m->norm2, params, W3, t->hA, t->mean2, t->rstd2, B, cout, m->groups1, L));
     PIRF_TRY(pirf_conv2d_backward(L, W1, dweight(net, dparams, m->qkv), dbias(net, dparams, m->qkv),
-                                  W2, t->y2, weight(net, params, m->qkv), B, cout, 3 * cout, 1,
+                                  W2, W3, weight(net, params, m->qkv), B, cout, 3 * cout, 1,
                                   NULL));
     PIRF_TRY(pirf_groupnorm_backward(G, dweight(net, dparams, m->norm2),
                                      dbias(net, dparams, m->norm2), W1, t->hA,
@@ -181,8 +194,10 @@ int unet_block_backward(const pirf_unet *net, const pirf_unet_module *m, const f
     for (size_t k = 0; k < nin; k++) dxin[k] += G[k];
   }
 
-  /* conv1 on dropout(SiLU(y1)), recomputed (the mask is a function of the key) */
-  pirf_silu_forward(W2, t->y1, nout);
+  /* conv1 on dropout(SiLU(y1)), recomputed: y1 = norm1(h1) from the stored statistics, the mask
+   * from the key */
+  PIRF_TRY(norm(net, m->norm1, params, W2, t->h1, t->mean1, t->rstd1, B, cout, m->groups1, L));
+  pirf_silu_forward(W2, W2, nout);
   const float *d1 = W2;
   if (dropping) {
     PIRF_TRY(pirf_dropout_forward(W1, W2, p, drop, B, cout, L));
@@ -198,8 +213,11 @@ int unet_block_backward(const pirf_unet *net, const pirf_unet_module *m, const f
     PIRF_TRY(pirf_dropout_backward(W1, W3, p, drop, B, cout, L));
     ds1 = W1;
   }
+  /* SiLU's backward needs its input y1 again: rebuilt into W2, free once conv1's backward is done
+   * (rebuilding it twice costs two elementwise passes, keeping it a fifth block-sized buffer) */
+  PIRF_TRY(norm(net, m->norm1, params, W2, t->h1, t->mean1, t->rstd1, B, cout, m->groups1, L));
   zero(W0, nout); /* G is spent */
-  pirf_silu_backward(W0, ds1, t->y1, nout);
+  pirf_silu_backward(W0, ds1, W2, nout);
   zero(W2, nout);
   PIRF_TRY(pirf_groupnorm_backward(W2, dweight(net, dparams, m->norm1),
                                    dbias(net, dparams, m->norm1), W0, t->h1,
@@ -216,8 +234,9 @@ int unet_block_backward(const pirf_unet *net, const pirf_unet_module *m, const f
   pirf_linear_backward(demb, dweight(net, dparams, m->affine), dbias(net, dparams, m->affine),
                        s->aff, emb, weight(net, params, m->affine), B, E, cout);
 
-  /* conv0 on resample(SiLU(y0)), recomputed */
-  pirf_silu_forward(W0, t->y0, nin);
+  /* conv0 on resample(SiLU(y0)), recomputed (y0 = norm0(xin) from the stored statistics) */
+  PIRF_TRY(norm(net, m->norm0, params, W0, t->xin, t->mean0, t->rstd0, B, cin, m->groups0, Li));
+  pirf_silu_forward(W0, W0, nin);
   const float *c0 = W0;
   if (resampled) {
     resample_forward(m, s, W1, W0, B * cin);
@@ -233,8 +252,10 @@ int unet_block_backward(const pirf_unet *net, const pirf_unet_module *m, const f
     resample_backward(m, s, W0, W3, B * cin);
     ds0 = W0;
   }
+  /* y0 again for SiLU's backward, into W2 (dL/dh1, spent by conv0's backward) */
+  PIRF_TRY(norm(net, m->norm0, params, W2, t->xin, t->mean0, t->rstd0, B, cin, m->groups0, Li));
   zero(W1, nin);
-  pirf_silu_backward(W1, ds0, t->y0, nin);
+  pirf_silu_backward(W1, ds0, W2, nin);
   PIRF_TRY(pirf_groupnorm_backward(dxin, dweight(net, dparams, m->norm0),
                                    dbias(net, dparams, m->norm0), W1, t->xin,
                                    weight(net, params, m->norm0), t->mean0, t->rstd0, B, cin,

@@ -212,7 +212,9 @@ static void carve_work(pirf_unet_work *w) {
     w->pg[2] = carve(c, "physics-gradient branch", nh);
     w->pg[3] = carve(c, "physics-gradient branch", (size_t)B * net->cfg.in_channels * npix(&lv[0]));
   }
+  s->xin = NULL;
   if (!w->backward) return;
+  s->xin = carve(c, "rebuilt decoder inputs", s->tmp_floats);
   for (int k = 0; k < net->nmod; k++) {
     const pirf_unet_module *m = &net->mod[k];
     w->dskip[k] = m->decoder ? NULL : carve(c, "skip stack cotangents", out_floats(net, lv, m, B));
@@ -319,10 +321,22 @@ static void carve_tape(pirf_unet_tape *t, const pirf_level *lv) {
   t->a0 = full ? carve(c, "embedding", (size_t)B * E) : NULL;
   t->z1 = full ? carve(c, "embedding", (size_t)B * E) : NULL;
   t->emb = carve(c, "embedding", (size_t)B * E);
+  memset(t->acts, 0, (size_t)net->nmod * sizeof *t->acts);
+  /* A truncated tape also keeps the encoder outputs its decoder blocks pop (their [x, skip] inputs
+   * are concatenated again in the backward); a full tape has every module output anyway. */
+  int stack[PIRF_UNET_MAX_PUSH], top = 0;
+  for (int k = 0; k < net->nmod; k++) {
+    const pirf_unet_module *m = &net->mod[k];
+    if (m->skip_channels) {
+      const int j = stack[--top];
+      if (k >= t->k0 && j < t->k0 - 1)
+        t->acts[j].out = carve(c, "module outputs", out_floats(net, lv, &net->mod[j], B));
+    }
+    if (m->push) stack[top++] = k;
+  }
   for (int k = 0; k < net->nmod; k++) {
     const pirf_unet_module *m = &net->mod[k];
     unet_block_acts *a = &t->acts[k];
-    memset(a, 0, sizeof *a);
     const size_t n = npix(&lv[m->level]), no = (size_t)B * m->cout * n;
     const size_t G0 = (size_t)B * m->groups0, G1 = (size_t)B * m->groups1;
     if (k < t->k0 - 1) continue;
@@ -334,25 +348,20 @@ static void carve_tape(pirf_unet_tape *t, const pirf_level *lv) {
       case PIRF_UNET_CONV:
         a->out = carve(c, "module outputs", no);
         break;
-      case PIRF_UNET_AUX_NORM:
-        a->y0 = carve(c, "norm outputs", no);
+      case PIRF_UNET_AUX_NORM: /* its output is rebuilt from its input and these */
         a->mean0 = carve(c, "groupnorm statistics", G1);
         a->rstd0 = carve(c, "groupnorm statistics", G1);
         break;
       case PIRF_UNET_AUX_CONV:
         break; /* its output is F, the caller's */
-      case PIRF_UNET_BLOCK:
-        if (m->skip_channels) a->xin = carve(c, "concatenated inputs", in_floats(m, lv, B));
-        a->y0 = carve(c, "norm outputs", in_floats(m, lv, B));
+      case PIRF_UNET_BLOCK: /* the norm outputs and a decoder block's [x, skip] are rebuilt */
         a->mean0 = carve(c, "groupnorm statistics", G0);
         a->rstd0 = carve(c, "groupnorm statistics", G0);
         a->h1 = carve(c, "conv0 + affine outputs", no);
         a->mean1 = carve(c, "groupnorm statistics", G1);
         a->rstd1 = carve(c, "groupnorm statistics", G1);
-        a->y1 = carve(c, "norm outputs", no);
         if (m->attention) {
           a->hA = carve(c, "attention inputs", no);
-          a->y2 = carve(c, "norm outputs", no);
           a->mean2 = carve(c, "groupnorm statistics", G1);
           a->rstd2 = carve(c, "groupnorm statistics", G1);
           a->qkv = carve(c, "attention qkv", 3 * no);
@@ -371,7 +380,9 @@ static int first_module(const pirf_unet *net, int pfirst, int *k0) {
   if (pfirst <= net->map_layer1 + 1) return 0;
   for (int k = 0; k < net->nmod; k++)
     if (net->mod[k].p_first == pfirst) {
-      *k0 = k;
+      /* aux_conv's backward rebuilds aux_norm's output: record from aux_norm (its gradients are
+       * not wanted and the backward stops before it) */
+      *k0 = net->mod[k].kind == PIRF_UNET_AUX_CONV ? k - 1 : k;
       return 0;
     }
   PIRF_CHECK(0, "a truncated tape must start at a module's first parameter (entry %d is not)", pfirst);
@@ -499,10 +510,8 @@ static int unet_forward(const pirf_unet *net, pirf_unet_work *w, pirf_unet_tape 
     const int tk = taped && k >= k0; /* this module records */
     float *out = NULL;
     if (m->kind != PIRF_UNET_AUX_CONV) {
-      if (tk)
-        out = m->kind == PIRF_UNET_AUX_NORM ? tape->acts[k].y0 : tape->acts[k].out;
-      else if (taped && k == k0 - 1)
-        out = tape->acts[k].out; /* the first recorded module's input */
+      if (taped && tape->acts[k].out)
+        out = tape->acts[k].out; /* recorded, or an input of a recorded module */
       else if (!m->decoder)
         out = w->live[k];
       else
@@ -515,8 +524,10 @@ static int unet_forward(const pirf_unet *net, pirf_unet_work *w, pirf_unet_tape 
         break;
       case PIRF_UNET_BLOCK: {
         unet_block_acts a;
-        if (tk) {
+        if (tk) { /* the tape's tensors, but the norm outputs and [x, skip] in scratch */
           a = tape->acts[k];
+          a.y0 = a.y1 = a.y2 = s->tmp[0];
+          if (m->skip_channels) a.xin = s->tmp[4];
         } else { /* live tensors only: see unet_block.c for the aliasing this allows */
           memset(&a, 0, sizeof a);
           a.y0 = s->tmp[0];
@@ -540,7 +551,7 @@ static int unet_forward(const pirf_unet *net, pirf_unet_work *w, pirf_unet_tape 
         pirf_dropout_key key;
         if (drop) dropout_key(drop, k, &key);
         a.out = out;
-        PIRF_TRY(unet_block_forward(net, m, params, emb, B, drop ? &key : NULL, tk, &a, s));
+        PIRF_TRY(unet_block_forward(net, m, params, emb, B, drop ? &key : NULL, &a, s));
         break;
       }
       case PIRF_UNET_AUX_NORM: {
@@ -621,7 +632,13 @@ static int unet_backward(const pirf_unet *net, pirf_unet_work *w, const pirf_une
     }
     switch (m->kind) {
       case PIRF_UNET_AUX_CONV: {
-        pirf_silu_forward(s->tmp[0], tape->acts[k - 1].y0, (size_t)B * m->cin * n);
+        /* aux_norm's output, rebuilt from its input and statistics into tmp[2], where aux_norm's
+         * backward (next) reads it for SiLU's backward */
+        const pirf_unet_module *an = &net->mod[k - 1];
+        PIRF_TRY(pirf_groupnorm_apply(s->tmp[2], tape->acts[k - 2].out, tape->acts[k - 1].mean0,
+                                      tape->acts[k - 1].rstd0, W(net, params, an->norm),
+                                      W(net, params, an->norm + 1), B, an->cin, an->groups1, L));
+        pirf_silu_forward(s->tmp[0], s->tmp[2], (size_t)B * m->cin * n);
         zero(s->tmp[1], (size_t)B * m->cin * n);
         PIRF_TRY(pirf_conv2d_backward(L, s->tmp[1], dW(net, dp, m->conv), dW(net, dp, m->conv + 1),
                                       dF, s->tmp[0], W(net, params, m->conv), B, m->cin, m->cout,
@@ -632,16 +649,22 @@ static int unet_backward(const pirf_unet *net, pirf_unet_work *w, const pirf_une
         break;
       }
       case PIRF_UNET_AUX_NORM: {
-        zero(s->tmp[2], (size_t)B * m->cout * n);
-        pirf_silu_backward(s->tmp[2], aux_ds, a->y0, (size_t)B * m->cout * n);
+        zero(s->tmp[3], (size_t)B * m->cout * n);
+        pirf_silu_backward(s->tmp[3], aux_ds, s->tmp[2], (size_t)B * m->cout * n);
         PIRF_TRY(pirf_groupnorm_backward(din, dW(net, dp, m->norm), dW(net, dp, m->norm + 1),
-                                         s->tmp[2], tape->acts[k - 1].out, W(net, params, m->norm),
+                                         s->tmp[3], tape->acts[k - 1].out, W(net, params, m->norm),
                                          a->mean0, a->rstd0, B, m->cin, m->groups1, L, s->gn));
         break;
       }
       case PIRF_UNET_BLOCK: {
         unet_block_acts b = *a;
-        if (!m->skip_channels) b.xin = k > 0 ? tape->acts[k - 1].out : tape->x;
+        if (m->skip_channels) { /* [x, skip] again, from the two outputs it was made of */
+          concat(s->xin, tape->acts[k - 1].out, m->cin - m->skip_channels,
+                 tape->acts[src[k]].out, m->skip_channels, B, npix(&lv[m->in_level]));
+          b.xin = s->xin;
+        } else {
+          b.xin = k > 0 ? tape->acts[k - 1].out : tape->x;
+        }
         float *dxin = din;
         if (m->skip_channels) {
           dxin = s->tmp[4];

@@ -8,16 +8,18 @@
 #include "pirf/unet.h"
 #include "pirf/unet_eval.h"
 
-/* One block's activations. With a tape they are the tape's own tensors; without one they point
- * into the work's scratch and several alias (unet_eval.c says which). Sizes with B samples, n_in /
- * n the tile pixels at the input / output level. */
+/* One block's activations. With a tape the recorded ones (xin, statistics, h1, hA, qkv, att, a,
+ * out) are the tape's own tensors; the norm outputs y0, y1, y2 and, without tape, everything else
+ * point into the work's scratch, where several alias (unet_eval.c says which). The backward reads
+ * only the recorded ones and rebuilds the norm outputs. Sizes with B samples, n_in / n the tile
+ * pixels at the input / output level. */
 typedef struct {
   const float *xin;             /* [B][cin][n_in] block input (decoder: [x, skip] concatenated) */
-  float *y0, *mean0, *rstd0;    /* norm0(xin) [B][cin][n_in]; stats [B][groups0] */
+  float *y0, *mean0, *rstd0;    /* norm0(xin) [B][cin][n_in] (scratch); stats [B][groups0] */
   float *h1, *mean1, *rstd1;    /* conv0(...) + affine(emb) [B][cout][n] (norm1's input) */
-  float *y1;                    /* norm1(h1) [B][cout][n] (SiLU's input) */
+  float *y1;                    /* norm1(h1) [B][cout][n] (SiLU's input; scratch) */
   float *hA;                    /* attention blocks: the residual output [B][cout][n] */
-  float *y2, *mean2, *rstd2;    /* norm2(hA) [B][cout][n] */
+  float *y2, *mean2, *rstd2;    /* norm2(hA) [B][cout][n] (scratch) */
   float *qkv;                   /* [B][3 cout][n], EDM's interleaved order */
   float *att;                   /* softmax weights [B][n][N] (NULL: not saved) */
   float *a;                     /* attention output [B][cout][n] (proj's input) */
@@ -30,6 +32,8 @@ typedef struct {
 typedef struct {
   float *tmp[6];
   size_t tmp_floats;
+  float *xin;                   /* backward only, tmp_floats: a decoder block's [x, skip] input,
+                                   concatenated again from the two tape outputs it was made of */
   float *aff;
   float *conv;                  /* pirf_conv2d scratch (the largest conv) */
   double *gn;                   /* pirf_groupnorm work */
@@ -42,14 +46,16 @@ typedef struct {
 #define UNET_GN_EPS 1e-6f
 
 /* Forward of UNetBlock m on activations t (t->xin set; t->out the destination). emb [B][E].
- * drop = NULL: no dropout. taped = 0 allows the in-place aliasing of unet_eval.c. */
+ * drop = NULL: no dropout. y0 and y1 may alias each other (tmp[0]) and, without tape, h1 and y1
+ * (tmp[1]); y0 must not be xin. Uses tmp[2], tmp[3]. */
 int unet_block_forward(const pirf_unet *net, const pirf_unet_module *m, const float *params,
-                       const float *emb, int B, const pirf_dropout_key *drop, int taped,
+                       const float *emb, int B, const pirf_dropout_key *drop,
                        unet_block_acts *t, unet_scratch *s);
 
-/* Backward of block m from its tape entries t and the output cotangent dout: dxin += d/dxin
- * (dxin [B][cin][n_in]), demb += d/demb (a partial sum, like every parameter gradient), and
- * dparams (may be NULL) gets the block's parameter gradients. Uses tmp[0..4]. */
+/* Backward of block m from its tape entries t (t->xin: the block input, rebuilt by the caller for a
+ * decoder block) and the output cotangent dout: dxin += d/dxin (dxin [B][cin][n_in]), demb +=
+ * d/demb (a partial sum, like every parameter gradient), and dparams (may be NULL) gets the
+ * block's parameter gradients. Uses tmp[0..3]; ignores t->y0, y1, y2. */
 int unet_block_backward(const pirf_unet *net, const pirf_unet_module *m, const float *params,
                         const float *emb, int B, const pirf_dropout_key *drop,
                         const unet_block_acts *t, const float *dout, float *dxin, float *demb,

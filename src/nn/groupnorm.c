@@ -27,6 +27,25 @@ static int check_shape(int C, int G) {
   return 0;
 }
 
+/* y from x and the group statistics: the one place the normalisation is written, so that a
+ * backward which recomputes y from the stored statistics (pirf_groupnorm_apply) gets the forward's
+ * floats exactly. Elementwise: y may be x. */
+static void normalize(float *y, const float *x, const float *mean, const float *rstd,
+                      const float *gamma, const float *beta, int B, int C, int G,
+                      const pirf_level *L) {
+  const size_t n = (size_t)L->xm * L->ym;
+  const int cg = C / G;
+  for (int b = 0; b < B; b++)
+    for (int c = 0; c < C; c++) {
+      size_t bg = (size_t)b * G + c / cg;
+      const float m = mean[bg], r = rstd[bg], ga = gamma[c], be = beta[c];
+      const float *xi = x + ((size_t)b * C + c) * n;
+      float *yo = y + ((size_t)b * C + c) * n;
+      /* centre first: x*a + (beta - m*a) would cancel when |mean| >> std */
+      for (size_t k = 0; k < n; k++) yo[k] = (xi[k] - m) * r * ga + be;
+    }
+}
+
 int pirf_groupnorm_forward(float *y, float *mean, float *rstd, const float *x, const float *gamma,
                            const float *beta, int B, int C, int G, float eps, const pirf_level *L,
                            double *work) {
@@ -59,16 +78,18 @@ int pirf_groupnorm_forward(float *y, float *mean, float *rstd, const float *x, c
       mean[bg] = (float)mu;
       rstd[bg] = (float)(1.0 / sqrt(var + (double)eps));
     }
-  for (int b = 0; b < B; b++)
-    for (int c = 0; c < C; c++) {
-      size_t bg = (size_t)b * G + c / cg;
-      const float m = mean[bg], r = rstd[bg], ga = gamma[c], be = beta[c];
-      const float *xi = x + ((size_t)b * C + c) * n;
-      float *yo = y + ((size_t)b * C + c) * n;
-      /* centre first: x*a + (beta - m*a) would cancel when |mean| >> std */
-      for (size_t k = 0; k < n; k++) yo[k] = (xi[k] - m) * r * ga + be;
-    }
+  normalize(y, x, mean, rstd, gamma, beta, B, C, G, L);
   pirf_prof_end(PIRF_EV_GROUPNORM_FWD, 7.0 * B * C * n); /* 3 for the sums, 4 to normalise */
+  return 0;
+}
+
+int pirf_groupnorm_apply(float *y, const float *x, const float *mean, const float *rstd,
+                         const float *gamma, const float *beta, int B, int C, int G,
+                         const pirf_level *L) {
+  PIRF_TRY(check_shape(C, G));
+  pirf_prof_begin(PIRF_EV_GROUPNORM_FWD);
+  normalize(y, x, mean, rstd, gamma, beta, B, C, G, L);
+  pirf_prof_end(PIRF_EV_GROUPNORM_FWD, 4.0 * B * C * (size_t)L->xm * L->ym);
   return 0;
 }
 

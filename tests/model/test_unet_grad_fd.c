@@ -7,7 +7,8 @@
  *     every conv, linear, GroupNorm, attention and embedding layer),
  * each to a relative tolerance that a single wrong term in any backward fails. Also: a truncated
  * backward (only the full-resolution decoder level, no input gradient, as layer-wise truncation
- * runs it) gives the same gradients for that level as the full backward.
+ * runs it) gives the same gradients for that level as the full backward, from the full tape, from a
+ * tape truncated to that level and from a tape of aux_conv alone.
  * Runs on the world decomposition: tiles [np, 1]. */
 #include "pirf/check.h"
 #include "pirf/precond.h"
@@ -165,6 +166,28 @@ int main(int argc, char **argv) {
   TEST_CHECK(pirf_edm_denoise_backward(&c.net, c.work, t0, c.params, c.r, gt, first, end, dx) != 0,
              "a truncated tape accepted a request for dx");
   pirf_error_set_trace(1);
+  pirf_unet_tape_destroy(&t0);
+
+  /* a tape from aux_conv alone: its backward rebuilds aux_norm's output, whose input and
+   * statistics the tape must still hold */
+  const pirf_unet_module *aux = &c.net.mod[c.net.nmod - 1];
+  TEST_CHECK(aux->kind == PIRF_UNET_AUX_CONV, "the last module is aux_conv");
+  TEST_CHECK(!pirf_unet_tape_create_from(&c.net, &c.dc, c.B, aux->p_first, &t0), "aux_conv tape");
+  memset(gt, 0, P * sizeof *gt);
+  TEST_CHECK(!pirf_edm_denoise(&c.net, c.work, t0, c.params, c.x, c.sigma, c.B, &c.drop, D0),
+             "forward with an aux_conv tape");
+  TEST_CHECK(!pirf_edm_denoise_backward(&c.net, c.work, t0, c.params, c.r, gt, aux->p_first,
+                                        aux->p_end, NULL),
+             "backward from an aux_conv tape");
+  TEST_CHECK(!pirf_unet_grad_allreduce(&c.dc, gt, 0, P), "gradient reduction");
+  const size_t oa = c.net.table.p[aux->p_first].offset;
+  bad = outside = 0;
+  for (size_t k = 0; k < P; k++) {
+    if (k < oa && gt[k] != 0.0f) outside++;
+    if (k >= oa && fabs(gt[k] - g[k]) > 1e-6 * (fabs(g[k]) + 1e-3)) bad++;
+  }
+  TEST_CHECK(bad == 0, "backward from an aux_conv tape differs in %zu entries", bad);
+  TEST_CHECK(outside == 0, "backward from an aux_conv tape wrote %zu gradients outside", outside);
   free(D0);
   pirf_unet_tape_destroy(&t0);
 

@@ -9,7 +9,10 @@
  *  groupnorm_backward_accumulates: a second backward adds the same gradients again.
  *  groupnorm_matches_single_rank_at_any_layout: on every tile layout the job allows (incl. 2 data
  *      groups x 2 tiles), y and dx equal the whole-field result on the tile and dgamma, dbeta
- *      summed over the tiles equal the whole-field ones, to 1e-5 relative, at levels 0 and 1. */
+ *      summed over the tiles equal the whole-field ones, to 1e-5 relative, at levels 0 and 1.
+ *  groupnorm_apply_reproduces_forward: on every layout, y rebuilt by pirf_groupnorm_apply from x
+ *      and the forward's statistics is the forward's y bit for bit, also in place (y = x): a
+ *      backward that rebuilds y instead of keeping it (pirf/unet_eval.h) gets the same gradients. */
 #include "nn_testing.h"
 #include "pirf/groupnorm.h"
 
@@ -156,6 +159,18 @@ static void check_layout(int px, int py, int level) {
   float *dgt = test_alloc(C * 4), *dbt = test_alloc(C * 4), *dgw = test_alloc(C * 4),
         *dbw = test_alloc(C * 4);
   TEST_CHECK(!gn_run(&ct, dxt, dgt, dbt) && !gn_run(&cw, dxw, dgw, dbw), "groupnorm returned an error");
+  /* the normalisation rebuilt from the statistics: identical floats, out of place and in place */
+  float *ya = test_alloc(nt * 4);
+  TEST_CHECK(!pirf_groupnorm_apply(ya, ct.x, ct.mean, ct.rstd, ct.gamma, ct.beta, B, C, G, &t.L),
+             "groupnorm_apply returned an error");
+  TEST_CHECK(!memcmp(ya, ct.y, nt * 4), "groupnorm_apply_reproduces_forward (level %d): y differs",
+             level);
+  memcpy(ya, ct.x, nt * 4);
+  TEST_CHECK(!pirf_groupnorm_apply(ya, ya, ct.mean, ct.rstd, ct.gamma, ct.beta, B, C, G, &t.L),
+             "groupnorm_apply returned an error");
+  TEST_CHECK(!memcmp(ya, ct.y, nt * 4),
+             "groupnorm_apply_reproduces_forward in place (level %d): y differs", level);
+  free(ya);
   /* parameter gradients are per-tile partial sums: the caller's reduction over tiles */
   MPI_Allreduce(MPI_IN_PLACE, dgt, C, MPI_FLOAT, MPI_SUM, t.dc.space);
   MPI_Allreduce(MPI_IN_PLACE, dbt, C, MPI_FLOAT, MPI_SUM, t.dc.space);
