@@ -53,7 +53,10 @@ def main(argv):
         top.set_yscale("log")
         bottom.set_ylabel("ratio v_hat / v")
         bottom.set_yscale("log")
-        bottom.yaxis.set_major_formatter(matplotlib.ticker.LogFormatterSciNotation(labelOnlyBase=False))
+        # a ratio spans less than a decade or two: label 1, 2 and 5 of every decade
+        bottom.yaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+        bottom.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+        bottom.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         bottom.axhline(1.0, color="k", lw=0.6, ls=":")
         for ax in (top, bottom):
             ax.set_xscale("log")
