@@ -12,28 +12,12 @@
 #     an empty trainable set; each exits with status 2 and a message naming the key.
 # usage: test_finetune_command.sh PIRF MPIEXEC SOURCE_DIR
 set -uo pipefail
-pirf=$1; mpiexec=$2; src=$3
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-export OMPI_MCA_hwloc_base_binding_policy=none OPENBLAS_NUM_THREADS=1
-work=$(mktemp -d finetune_test.XXXXXX)
-trap 'rm -rf "$work"' EXIT
-deck=$src/input/quickstart.yaml
+source "$(dirname "$0")/lib.sh" "$1" "$2" "$3" finetune
 common="grid.resolution=16 data.path=$work/d16.h5 model.channels=8 model.channel_mult=[1,2]"
 common+=" model.attn_resolutions=[8] pretrain.batch=2 pretrain.seed=3 pretrain.lr_rampup_kimg=0"
 common+=" output.dir=$work/base"
 ft="finetune.steps=4 finetune.k=2 finetune.batch=2 finetune.log_iterations=1 finetune.lr=1e-3"
 ft+=" finetune.base=$work/base/base.h5 finetune.weight_reg=0.01 finetune.eval_samples=2"
-fail=0; pass=0
-check() { if eval "$2"; then pass=$((pass+1)); else echo "FAIL: $1"; fail=$((fail+1)); fi; }
-source "$src/tests/core/last_wins.sh" # each override once: the later of two replaces the earlier
-run() { local np=$1; shift; local a; mapfile -t a < <(pirf_last_wins "$@"); $mpiexec -n "$np" "$pirf" "${a[@]}" >"$work/out.txt" 2>&1 || { cat "$work/out.txt"; return 1; }; }
-user_error() { # np, expected message fragment, args...
-  local np=$1 msg=$2; shift 2
-  local a; mapfile -t a < <(pirf_last_wins "$@")
-  $mpiexec -n "$np" "$pirf" "${a[@]}" >"$work/err.txt" 2>&1
-  local rc=$?
-  [ $rc = 2 ] && grep -q -- "$msg" "$work/err.txt" || { echo "rc $rc"; cat "$work/err.txt"; return 1; }
-}
 
 check "generate" "run 2 generate $deck $common data.samples=4"
 check "pretrain one step" "run 2 pretrain $deck $common pretrain.kimg=0.002"
