@@ -10,6 +10,18 @@
 #include "pirf/deck.h"
 #include "pirf/finetune.h"
 
+#include <math.h>
+
+/* ||a - b|| / ||b|| over n floats (1 when b = 0): how two gradients differ */
+static inline double rel_diff(const float *a, const float *b, size_t n) {
+  double d = 0, s = 0;
+  for (size_t e = 0; e < n; e++) {
+    d += pow((double)a[e] - b[e], 2);
+    s += pow((double)b[e], 2);
+  }
+  return sqrt(d / (s > 0 ? s : 1));
+}
+
 static inline int ft_config(pirf_config **cfg) {
   char *over[] = {"pde.name=darcy", "grid.resolution=16", "model.channel_mult=[1,2]",
                   "pde.darcy.discretize_a=false"};

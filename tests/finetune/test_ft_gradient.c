@@ -42,15 +42,6 @@ static int gradient(const pirf_decomp *dc, pirf_physics *ph, const pirf_ft_confi
   return 0;
 }
 
-static double rel_diff(const float *a, const float *b, size_t n) {
-  double d = 0, s = 0;
-  for (size_t e = 0; e < n; e++) {
-    d += pow((double)a[e] - b[e], 2);
-    s += pow((double)b[e], 2);
-  }
-  return sqrt(d / (s > 0 ? s : 1));
-}
-
 int main(int argc, char **argv) {
   MPI_Init(&argc, &argv);
   PetscInitialize(&argc, &argv, NULL, NULL);
