@@ -69,6 +69,15 @@ for r in recs:
 g = [r for r in recs if r["method"] == "dps" and r["steps"] == 6 and r["zeta"] > 0][0]
 assert g["guidance_vjps"] == 3, g  # guided steps i > 0.5*6: i = 4 (2 vjps), i = 5 (last: 1)
 assert d["floor"]["residual_mse"] > 0, d["floor"]
+# the sliced Wasserstein distance: in every record, with the default 32 directions; DPS at zeta 0
+# samples the base model's latents, so it scores the base model's distance
+for r in recs:
+    f = r["fidelity"]
+    assert f["sliced_directions"] == 32 and f["sliced_w2"] > 0 and f["sliced_w2_se"] > 0, f
+for N in (6, 3):
+    b = [r for r in recs if r["method"] == "base" and r["steps"] == N][0]
+    z0 = [r for r in recs if r["method"] == "dps" and r["steps"] == N and r["zeta"] == 0][0]
+    assert abs(z0["fidelity"]["sliced_w2"] - b["fidelity"]["sliced_w2"]) <= 1e-6 * b["fidelity"]["sliced_w2"], (z0, b)
 print("json ok:", len(recs), "records,", methods)
 PY
 check "evaluation.json has the required keys" "/usr/bin/python3 $work/check.py $work/o/evaluation.json base,dps"
