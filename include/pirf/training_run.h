@@ -86,6 +86,11 @@ int pirf_training_after_step(pirf_training_run *r, long done, const char *extra,
 int pirf_training_stop(pirf_training_run *r);
 /* Disarm and close the progress line (collective). */
 void pirf_training_loop_end(pirf_training_run *r, const char *extra);
+/* How a training loop ends, given the loop's status err: a stop (PIRF_STOPPED) writes the state
+ * and returns PIRF_STOPPED (pirf_training_stop); an error returns it; a finished loop closes the
+ * progress line and writes the final checkpoint `final`. The caller writes its last log line for
+ * a stop first. */
+int pirf_training_finish(pirf_training_run *r, int err, const char *final);
 void pirf_training_destroy(pirf_training_run *r);
 
 #endif

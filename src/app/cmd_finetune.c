@@ -385,14 +385,9 @@ static int run(pirf_config *cfg, tuner *t) {
       err = log_eval(t, w ? "ema" : "net", mse[w], level[w]);
     }
   }
-  if (err == PIRF_STOPPED) {
-    PIRF_TRY(log_interval(r, &iv, NULL, 0)); /* the iterations since the last line, on their own */
-    return pirf_training_stop(r);
-  }
-  PIRF_TRY(err);
-  pirf_training_loop_end(r, NULL);
-  PIRF_TRY(pirf_training_checkpoint(r, final));
-  return 0;
+  if (err == PIRF_STOPPED) /* the iterations since the last line, on their own */
+    PIRF_TRY(log_interval(r, &iv, NULL, 0));
+  return pirf_training_finish(r, err, final);
 }
 
 int pirf_stage_finetune(pirf_config *cfg) {

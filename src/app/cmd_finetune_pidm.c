@@ -196,14 +196,8 @@ static int run(pirf_config *cfg, pidm_run *t) {
       err = pirf_training_after_step(r, r->step - start, *extra ? extra : NULL,
                                      r->step % ckpt_every == 0 || r->step == total, r->step < total);
   }
-  if (err == PIRF_STOPPED) {
-    PIRF_TRY(log_interval(r, &iv, NULL, 0));
-    return pirf_training_stop(r);
-  }
-  PIRF_TRY(err);
-  pirf_training_loop_end(r, NULL);
-  PIRF_TRY(pirf_training_checkpoint(r, final));
-  return 0;
+  if (err == PIRF_STOPPED) PIRF_TRY(log_interval(r, &iv, NULL, 0));
+  return pirf_training_finish(r, err, final);
 }
 
 int pirf_finetune_pidm(pirf_config *cfg) {

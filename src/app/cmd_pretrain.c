@@ -244,14 +244,9 @@ static int train(pirf_config *cfg, trainer *t) {
                                    r->n_img / ckpt_img != before / ckpt_img || r->n_img >= total_img,
                                    r->n_img < total_img);
   }
-  if (err == PIRF_STOPPED) {
-    PIRF_TRY(log_interval(r, &iv, lr, beta)); /* the steps since the last line, as their own line */
-    return pirf_training_stop(r);
-  }
-  PIRF_TRY(err);
-  pirf_training_loop_end(r, NULL);
-  PIRF_TRY(pirf_training_checkpoint(r, final));
-  return 0;
+  if (err == PIRF_STOPPED) /* the steps since the last line, as their own line */
+    PIRF_TRY(log_interval(r, &iv, lr, beta));
+  return pirf_training_finish(r, err, final);
 }
 
 int pirf_stage_pretrain(pirf_config *cfg) {

@@ -274,6 +274,14 @@ void pirf_training_loop_end(pirf_training_run *r, const char *extra) {
   r->have_prog = 0;
 }
 
+int pirf_training_finish(pirf_training_run *r, int err, const char *final) {
+  if (err == PIRF_STOPPED) return pirf_training_stop(r);
+  PIRF_TRY(err);
+  pirf_training_loop_end(r, NULL);
+  PIRF_TRY(pirf_training_checkpoint(r, final));
+  return 0;
+}
+
 void pirf_training_destroy(pirf_training_run *r) {
   if (r->armed) pirf_stop_abandon(); /* an error path: perhaps not every rank is here */
   if (r->log) fclose(r->log);
