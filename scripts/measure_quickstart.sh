@@ -40,22 +40,9 @@ load_before=$(sed -n 2p "$dir/measured_at")
 commit=$(sed -n 3p "$dir/measured_at")
 [ -n "$commit" ] || commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown) (when printed)"
 
-stage() { # stage NAME OUTPUT: run `pirf NAME` unless OUTPUT exists; append "name wall cpu" to $times
-  local name=$1 out=$2
-  if [ -e "$out" ] && grep -q "^$name	" "$times" 2>/dev/null; then return 0; fi
-  echo "[measure] $name ..." >&2
-  rm -f "$dir/$name".cpu.*
-  # Wall time of the stage; CPU time (user + system) measured inside each rank and summed.
-  /usr/bin/time -f '%e' -o "$dir/$name.time" \
-    mpiexec -n "$np" sh -c '/usr/bin/time -f "%U %S" -o "$0.$OMPI_COMM_WORLD_RANK" "$@"' \
-    "$dir/$name.cpu" "$pirf" "$name" "$deck" "${over[@]}" > "$dir/$name.log" 2>&1 ||
-    { echo "[measure] $name failed; see $dir/$name.log" >&2; exit 1; }
-  local wall cpu
-  wall=$(tail -1 "$dir/$name.time")
-  cpu=$(awk '/^[0-9]/ { s += $1 + $2 } END { printf "%.1f", s }' "$dir/$name".cpu.*)
-  sed -i "/^$name	/d" "$times" 2>/dev/null || true
-  printf '%s\t%s\t%s\n' "$name" "$wall" "$cpu" >> "$times"
-}
+TIMES=$times NP=$np PIRF=$pirf
+source scripts/timed.sh
+stage() { timed "$1" "$2" "$dir/$1.log" "$1" "$deck" "${over[@]}"; } # stage NAME OUTPUT: pirf NAME
 stage generate "$dir/data.h5"
 stage pretrain "$dir/base.h5"
 stage finetune "$dir/pirf.h5"
