@@ -4,6 +4,7 @@
 #   bash scripts/study.sh [DECK] [key=value ...]     # default input/study_darcy.yaml
 #   NP=2 bash scripts/study.sh ...                   # ranks of every stage (default 2)
 #   VARIANTS=FILE bash scripts/study.sh ...          # another variants file
+#   PIRF=PATH bash scripts/study.sh ...              # another pirf binary (default build/pirf)
 #
 # DECK is an ordinary pirf deck; its variants file (DECK with .yaml replaced by .variants) lists the
 # fine-tuning ablation, one "label | key=value ..." line per variant, and the settings of the two
@@ -32,13 +33,13 @@ if [ $# -gt 0 ] && [ "${1#*=}" = "$1" ]; then deck=$1; shift; fi
 variants=${VARIANTS:-${deck%.yaml}.variants}
 [ -f "$deck" ] || { echo "study: the deck $deck does not exist" >&2; exit 2; }
 [ -f "$variants" ] || { echo "study: the variants file $variants (one 'label | key=value ...' line per fine-tuning) does not exist; create it beside the deck" >&2; exit 2; }
-[ -x build/pirf ] || { echo "study: build/pirf is missing: run bash scripts/setup.sh first" >&2; exit 2; }
+PIRF=${PIRF:-$PWD/build/pirf}
+[ -x "$PIRF" ] || { echo "study: $PIRF is missing: run bash scripts/setup.sh first" >&2; exit 2; }
 source scripts/env.sh 2>/dev/null || export OMPI_ALLOW_RUN_AS_ROOT=1 \
   OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1 \
   OMPI_MCA_hwloc_base_binding_policy=none
 export OPENBLAS_NUM_THREADS=1
 NP=${NP:-2}
-PIRF=$PWD/build/pirf
 over=("$@")
 
 # pirf refuses a key given twice: run_pirf LABEL OUTPUT LOG COMMAND KEY=VALUE... runs `pirf COMMAND
@@ -127,7 +128,7 @@ for v in "${!labels[@]}"; do
   # shellcheck disable=SC2086
   run_pirf "finetune:$L" "$V/pirf.h5" "$V/finetune.log" finetune ${args[$v]} \
     output.dir="$V" finetune.base="$base"
-  [ -e "$dir/holdout.h5" ] && ln -sf "$(realpath "$dir/holdout.h5")" "$V/holdout.h5"
+  [ -e "$V/holdout.h5" ] || [ ! -e "$dir/holdout.h5" ] || ln -s "$(realpath "$dir/holdout.h5")" "$V/holdout.h5"
   # shellcheck disable=SC2086
   run_pirf "evaluate:$L" "$V/evaluation.json" "$V/evaluate.log" evaluate ${args[$v]} \
     output.dir="$V" "evaluate.steps=[$steps]" "evaluate.zetas=[0]" \

@@ -1,4 +1,5 @@
-# Sourced by the measurement and study scripts: run a pirf stage on NP ranks once, timed.
+# Sourced by the measurement and study scripts: run a pirf stage on NP ranks once, timed
+# (MPIEXEC: the launcher, default mpiexec).
 #
 #   TIMES=FILE NP=2 PIRF=build/pirf; source scripts/timed.sh
 #   timed LABEL OUTPUT LOG pirf-arguments...
@@ -16,7 +17,7 @@ timed() {
   echo "[$(date -u +%H:%M:%S)] $label ..." >&2
   rm -f "$log".cpu.*
   /usr/bin/time -f '%e' -o "$log.time" \
-    mpiexec -n "$NP" sh -c '/usr/bin/time -f "%U %S" -o "$0.$OMPI_COMM_WORLD_RANK" "$@"' \
+    ${MPIEXEC:-mpiexec} -n "$NP" sh -c '/usr/bin/time -f "%U %S" -o "$0.$OMPI_COMM_WORLD_RANK" "$@"' \
     "$log.cpu" "$PIRF" "$@" > "$log" 2>&1 < /dev/null ||
     { echo "$label failed; see $log" >&2; exit 1; }
   local wall cpu
