@@ -15,3 +15,5 @@ add_test(NAME pretrain_stops_cleanly_on_a_signal_and_resumes_exactly
          WORKING_DIRECTORY ${CMAKE_BINARY_DIR})
 set_tests_properties(pretrain_stops_cleanly_on_a_signal_and_resumes_exactly PROPERTIES TIMEOUT 180
                      PROCESSORS 2)
+pirf_add_test(NAME augment_matches_edm_geometry SOURCE tests/pretrain/test_augment.c NP 1 2 4
+              LABELS model)

@@ -38,3 +38,5 @@ pirf_pretrain_error(batch_not_multiple_of_groups "pretrain.batch = 3 is not a mu
 # resuming from a state written for channels 8 with a deck that asks for 16
 pirf_pretrain_error(resume_checkpoint_shape_mismatch "written for a different model configuration: tensor '[^']+' has shape \\([0-9, ]+\\) in '.*pretrain-state.h5' \\(/net\\) but this model expects" 2
                     ${PTINY} model.channels=16 data.path=${PD}/x.h5 output.dir=${PD}/state)
+pirf_pretrain_error(augment_needs_labels "pretrain.augment = 0.12 needs the network's augmentation labels: set model.augment_dim: 9" 1
+                    ${PTINY} pretrain.augment=0.12 data.path=${PD}/x.h5 output.dir=${PD}/out_aug)

@@ -23,10 +23,16 @@
  * input x_t = y + n (the deck's residual, Darcy's coefficient as pde.darcy.discretize_a, as the
  * reference's reward function) and detached (no gradient flows through dx); otherwise no dx. The
  * norm runs over the samples of one loss call in all data groups together: the whole batch unless
- * pretrain.micro_batch splits it (the reference: one GPU's micro-batch). */
+ * pretrain.micro_batch splits it (the reference: one GPU's micro-batch).
+ *
+ * Augmentation (pretrain.augment; EDM's AugmentPipe, pirf/augment.h), after
+ * pirf_edm_loss_buf_augment: the clean sample y_b is replaced by its augmented version (keyed by
+ * (seed, step, slot) like the noise) before the noise is added, and the network gets its 9 labels:
+ *   L = (1 / batch) sum_b weight_b ||D(aug(y_b) + n_b; sigma_b, labels_b) - aug(y_b)||^2. */
 #ifndef PIRF_EDM_LOSS_H
 #define PIRF_EDM_LOSS_H
 
+#include "pirf/augment.h"
 #include "pirf/physics.h"
 #include "pirf/precond.h"
 
@@ -45,12 +51,19 @@ typedef struct {
   double pg_cond_dropout;  /* probability of a step without dx */
   float *pg_dx;            /* [B][C][ym][xm] */
   int pg_with;             /* whether the last call fed dx */
+  int augment;             /* EDM's augmentation on (pirf_edm_loss_buf_augment) */
+  pirf_augment_buf ab;
+  float *ya;               /* the augmented clean samples [B][C][ym][xm] */
+  float *labels;           /* their labels [B][PIRF_AUGMENT_DIM] */
 } pirf_edm_loss_buf;
 
 int pirf_edm_loss_buf_create(pirf_edm_loss_buf *lb, const pirf_decomp *dc, int B, int C);
 void pirf_edm_loss_buf_destroy(pirf_edm_loss_buf *lb);
 /* Turn on PG-Diffusion's physics-gradient input for a network with the branch. */
 int pirf_edm_loss_buf_pg(pirf_edm_loss_buf *lb, pirf_physics *ph, double cond_dropout);
+/* Turn on EDM's augmentation (the network must have model.augment_dim = PIRF_AUGMENT_DIM). */
+int pirf_edm_loss_buf_augment(pirf_edm_loss_buf *lb, const pirf_decomp *dc,
+                              const pirf_augment_opts *o);
 /* Whether step `step` feeds dx (the coin above). */
 int pirf_edm_pg_with_gradient(uint32_t seed, uint32_t step, double cond_dropout);
 

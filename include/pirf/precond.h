@@ -30,16 +30,21 @@ int pirf_edm_denoise(const pirf_unet *net, pirf_unet_work *w, pirf_unet_tape *ta
                      const float *params, const float *x, const double *sigma, int B,
                      const pirf_unet_dropout *drop, float *D);
 
-/* The same for a network with PG-Diffusion's physics-gradient branch (model.physics_gradient):
- * D = c_skip x + c_out F([c_in x, branch(grad)]; c_noise), grad [B][C][ym][xm] the residual
- * gradient, or NULL for none, which the branch sees as zeros (SongUNetPG). grad is NOT scaled by
- * c_in: EDMPrecond passes dx to the SongUNet as it is. With grad = NULL this is
- * pirf_edm_denoise; a grad for a network without the branch is an error. */
-int pirf_edm_denoise_pg(const pirf_unet *net, pirf_unet_work *w, pirf_unet_tape *tape,
-                        const float *params, const float *x, const double *sigma, int B,
-                        const pirf_unet_dropout *drop, const float *grad, float *D);
+/* The same with the network's optional extra inputs:
+ *   grad  PG-Diffusion's physics-gradient branch (model.physics_gradient):
+ *         D = c_skip x + c_out F([c_in x, branch(grad)]; c_noise), grad [B][C][ym][xm] the residual
+ *         gradient, or NULL for none, which the branch sees as zeros (SongUNetPG). grad is NOT
+ *         scaled by c_in: EDMPrecond passes dx to the SongUNet as it is. A grad for a network
+ *         without the branch is an error.
+ *   aug   EDM's augmentation labels [B][augment_dim] (pretraining with pretrain.augment), or NULL:
+ *         F's noise embedding gets map_augment(aug) (pirf_unet_forward).
+ * With grad = aug = NULL this is pirf_edm_denoise. */
+int pirf_edm_denoise_with(const pirf_unet *net, pirf_unet_work *w, pirf_unet_tape *tape,
+                          const float *params, const float *x, const double *sigma, int B,
+                          const pirf_unet_dropout *drop, const float *grad, const float *aug,
+                          float *D);
 
-/* The backward of the taped pirf_edm_denoise(_pg) for the cotangent dD: dx += dL/dx (may be NULL)
+/* The backward of the taped pirf_edm_denoise(_with) for the cotangent dD: dx += dL/dx (may be NULL)
  * and dparams[pfirst, pend) += this rank's partial dL/dparams, as pirf_unet_backward, the
  * physics-gradient branch's included when the range covers it (it needs a full tape). There is no
  * gradient with respect to the branch's input grad: training detaches it (the reference). */

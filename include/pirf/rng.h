@@ -17,6 +17,7 @@ typedef enum {
   PIRF_STREAM_NOISE = 11,        /* pretraining: noise n ~ N(0, sigma^2) */
   PIRF_STREAM_DROPOUT = 12,      /* dropout masks */
   PIRF_STREAM_INIT = 13,         /* network weight initialization (step = parameter tensor index) */
+  PIRF_STREAM_AUGMENT = 14,      /* pretraining: EDM's augmentation draws (channel = draw index) */
   PIRF_STREAM_LATENT = 20,       /* sampler / fine-tuning initial latents x_0 ~ N(0, sigma_max^2) */
   PIRF_STREAM_SCHEDULE = 21,     /* per-iteration choices (ReFT step, random N) */
   PIRF_STREAM_LV = 22,           /* DRaFT-LV re-noising */

@@ -1,7 +1,7 @@
 /* The EDM "DDPM++" SongUNet (docs/algorithm.md §4): its configuration, its module list and its parameter
  * table, the thing every other part of the model works from.
  *
- * pirf_unet_create walks EDM's constructor: map_layer0/1, then the encoder levels (R, R/2, ...),
+ * pirf_unet_create walks EDM's constructor: map_augment (with model.augment_dim), map_layer0/1, then the encoder levels (R, R/2, ...),
  * then the decoder levels from the coarsest up, one pirf_unet_module per EDM module that forward
  * visits (map_noise has no parameters and is not listed). Parameters are laid out in EDM's
  * state_dict order (module order, inside a module norm0, conv0, affine, norm1, conv1, skip, norm2,
@@ -38,6 +38,8 @@ typedef struct {
   int noise_channels;                      /* model_channels * channel_mult_noise (1) */
   int physics_gradient;                    /* model.physics_gradient: PG-Diffusion's dx branch
                                               (pirf/pg_branch.h); the first conv then has 2C inputs */
+  int augment_dim;                         /* model.augment_dim: EDM's augmentation labels, added to
+                                              the noise embedding through map_augment (0 = none) */
 } pirf_unet_config;
 
 typedef enum {
@@ -69,6 +71,8 @@ typedef struct {
   pirf_unet_config cfg;
   pirf_unet_module *mod;
   int nmod;
+  int map_augment;            /* table index of map_augment.weight [noise][augment_dim] (no bias),
+                                 the table's first tensor when augment_dim > 0, else -1 */
   int map_layer0, map_layer1; /* table indices of the embedding MLP weights */
   int pg_layer1, pg_layer2;   /* table indices of the physics-gradient branch's weights
                                  (emb_grad_layer1/2, the last four tensors), -1 without it */

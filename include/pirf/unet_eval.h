@@ -61,13 +61,15 @@ int pirf_unet_tape_create_from(const pirf_unet *net, const pirf_decomp *dc, int 
 void pirf_unet_tape_destroy(pirf_unet_tape **t);
 size_t pirf_unet_tape_bytes(const pirf_unet_tape *t);
 
-/* F[B][out_channels] = SongUNet(x[B][in_channels]; c_noise[B]) with parameters `params` (the
- * table's arena). tape = NULL keeps only live tensors; otherwise the tape records this evaluation
+/* F[B][out_channels] = SongUNet(x[B][in_channels]; c_noise[B], aug[B][augment_dim]) with
+ * parameters `params` (the table's arena). aug: EDM's augmentation labels (pretraining with
+ * pretrain.augment), or NULL for none (sampling, fine-tuning; the same as zeros), ignored by a
+ * network without map_augment. tape = NULL keeps only live tensors; otherwise the tape records this evaluation
  * (it must have been created for at least B samples). drop = NULL: eval mode (no dropout).
  * B <= the work's (and tape's) capacity. F must not alias x. */
 int pirf_unet_forward(const pirf_unet *net, pirf_unet_work *w, pirf_unet_tape *tape,
-                      const float *params, const float *x, const float *c_noise, int B,
-                      const pirf_unet_dropout *drop, float *F);
+                      const float *params, const float *x, const float *c_noise,
+                      const float *aug, int B, const pirf_unet_dropout *drop, float *F);
 
 /* The backward of the taped evaluation for the cotangent dF[B][out_channels]:
  *   dparams[i] += dL/dparams for tensors i in [pfirst, pend) of the table (others untouched;

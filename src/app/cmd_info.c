@@ -41,7 +41,7 @@ static void print_info(const pirf_unet *net, const char *pde) {
   pirf_log("], dropout %g, embedding %d\n", uc->dropout, uc->emb_channels);
   pirf_log("  %d modules, %d parameter tensors\n\n", net->nmod, net->table.n);
   pirf_log("  %-22s %14s\n", "part", "parameters");
-  pirf_log("  %-22s %14s\n", "embedding (map_layer*)", grouped(c.map, b));
+  pirf_log("  %-22s %14s\n", "embedding (map_*)", grouped(c.map, b));
   for (int l = 0; l < uc->levels; l++) {
     char part[40];
     int r = uc->resolution >> l;

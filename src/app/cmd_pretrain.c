@@ -14,7 +14,8 @@
  * pretrain.checkpoint_kimg and at the end; a run resumes from it), base.h5 (the same, written once
  * training is complete: the input of fine-tuning), pretrain.jsonl (one JSON object per log
  * interval: step, kimg, loss, lr, EMA beta, non-finite gradient values, steps averaged, seconds per
- * step, wall-clock time, peak RSS). The shared machinery is the training run (training_run.c).
+ * step, wall-clock time, peak RSS). With pretrain.augment, every sample goes through EDM's
+ * augmentation first (pirf/augment.h) and the network gets its labels. The shared machinery is the training run (training_run.c).
  *
  *   mpiexec -n 4 pirf pretrain input/quickstart.yaml pretrain.kimg=100 */
 #include "pirf/app.h"
@@ -68,6 +69,12 @@ const pirf_cfg_spec pirf_pretrain_schema[] = {
     {"pretrain.pg_cond_dropout", PIRF_CFG_REAL, "0.5", 0, 1, 0, 0, NULL,
      "with model.physics_gradient: probability of a step without the residual gradient dx "
      "(PG-Diffusion's cond_dropout); otherwise the network gets the residual norm's gradient at x_t"},
+    {"pretrain.augment", PIRF_CFG_REAL, "0", 0, 1, 0, 0, NULL,
+     "EDM's augmentation probability (--augment; DiffusionPDE's models: 0.12); needs "
+     "model.augment_dim: 9; 0 = off"},
+    {"pretrain.augment_ops", PIRF_CFG_REAL_LIST, "[1e8, 1, 1, 1, 1, 1]", 0, 1e9, 6, 6, NULL,
+     "probability multipliers of xflip, yflip, scale, rotate_frac, aniso, translate_frac (EDM "
+     "train.py's); 0 turns one off"},
     {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL}};
 
 const char *pirf_pretrain_output(const pirf_config *cfg, char *buf, size_t len) {
@@ -175,6 +182,20 @@ static int train(pirf_config *cfg, trainer *t) {
     PIRF_TRY(pirf_edm_loss_buf_pg(&t->lb, t->ph, p_drop));
     pirf_log("[pretrain] PG-Diffusion: the network gets d||R(x_t)||/dx_t on a step with "
              "probability %g (pretrain.pg_cond_dropout = %g)\n", 1.0 - p_drop, p_drop);
+  }
+  const double augment = pirf_cfg_real(cfg, "pretrain.augment");
+  if (augment > 0) {
+    PIRF_USER_CHECK(r->uc.augment_dim == PIRF_AUGMENT_DIM,
+                    "pretrain.augment = %g needs the network's augmentation labels: set "
+                    "model.augment_dim: %d (it is %d), or pretrain.augment: 0", augment,
+                    PIRF_AUGMENT_DIM, r->uc.augment_dim);
+    double ops[6];
+    pirf_cfg_real_list(cfg, "pretrain.augment_ops", ops, 6);
+    const pirf_augment_opts o = {augment, ops[0], ops[1], ops[2], ops[3], ops[4], ops[5]};
+    PIRF_TRY(pirf_edm_loss_buf_augment(&t->lb, dc, &o));
+    pirf_log("[pretrain] augmentation: EDM's pipeline at p = %g (xflip %g, yflip %g, scale %g, "
+             "rotate_frac %g, aniso %g, translate_frac %g)\n", augment, ops[0], ops[1], ops[2],
+             ops[3], ops[4], ops[5]);
   }
   PIRF_TRY(pirf_training_optimizer(r, 0, P));
 

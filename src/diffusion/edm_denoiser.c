@@ -12,8 +12,8 @@ static void fill_sigma(pirf_edm_denoiser *d, double sigma) {
 static int eval(pirf_denoiser *base, const float *x, double sigma, float *D) {
   pirf_edm_denoiser *d = (pirf_edm_denoiser *)base;
   fill_sigma(d, sigma);
-  return pirf_edm_denoise_pg(d->net, d->work, NULL, d->params, x, d->sigma, d->B, NULL,
-                             base->physics_grad, D);
+  return pirf_edm_denoise_with(d->net, d->work, NULL, d->params, x, d->sigma, d->B, NULL,
+                               base->physics_grad, NULL, D);
 }
 
 static int eval_taped(pirf_denoiser *base, int slot, const float *x, double sigma, float *D) {
@@ -24,8 +24,8 @@ static int eval_taped(pirf_denoiser *base, int slot, const float *x, double sigm
   pirf_unet_dropout drop = d->drop;
   /* independent masks per call: the step word folds the iteration and the call */
   drop.step = d->step_base * PIRF_MAX_TAPES + (uint32_t)slot;
-  return pirf_edm_denoise_pg(d->net, d->work, d->tapes[slot], d->params, x, d->sigma, d->B,
-                             d->dropout ? &drop : NULL, base->physics_grad, D);
+  return pirf_edm_denoise_with(d->net, d->work, d->tapes[slot], d->params, x, d->sigma, d->B,
+                               d->dropout ? &drop : NULL, base->physics_grad, NULL, D);
 }
 
 static int vjp(pirf_denoiser *base, int slot, const float *Dbar, float *xbar) {

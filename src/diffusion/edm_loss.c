@@ -49,7 +49,19 @@ static int physics_gradient(pirf_edm_loss_buf *lb, const pirf_decomp *dc, int B)
   return 0;
 }
 
+int pirf_edm_loss_buf_augment(pirf_edm_loss_buf *lb, const pirf_decomp *dc,
+                              const pirf_augment_opts *o) {
+  lb->augment = 1; /* before the allocations, so that destroy frees a partial set */
+  PIRF_TRY(pirf_augment_buf_create(&lb->ab, o, dc, lb->C));
+  PIRF_ALLOC(lb->ya, (size_t)lb->B * lb->C * lb->tile, "the augmented training samples");
+  PIRF_ALLOC(lb->labels, (size_t)lb->B * PIRF_AUGMENT_DIM, "the augmentation labels");
+  return 0;
+}
+
 void pirf_edm_loss_buf_destroy(pirf_edm_loss_buf *lb) {
+  if (lb->augment) pirf_augment_buf_destroy(&lb->ab);
+  free(lb->ya);
+  free(lb->labels);
   free(lb->pg_dx);
   free(lb->x);
   free(lb->D);
@@ -75,6 +87,13 @@ int pirf_edm_loss(const pirf_unet *net, pirf_unet_work *w, pirf_unet_tape *tape,
                   double *loss) {
   PIRF_CHECK(B <= lb->B, "the loss buffers hold %d samples, asked for %d", lb->B, B);
   PIRF_CHECK(!dparams || tape, "a gradient needs a tape");
+  PIRF_CHECK(!lb->augment || net->cfg.augment_dim == PIRF_AUGMENT_DIM,
+             "augmentation needs a network with %d augmentation labels (model.augment_dim), not %d",
+             PIRF_AUGMENT_DIM, net->cfg.augment_dim);
+  if (lb->augment) { /* the targets are the augmented samples from here on */
+    PIRF_TRY(pirf_augment_tiles(&lb->ab, dc, seed, step, slot0, B, y, lb->ya, lb->labels));
+    y = lb->ya;
+  }
   const int C = lb->C;
   const size_t tile = lb->tile;
   for (int b = 0; b < B; b++) {
@@ -95,8 +114,9 @@ int pirf_edm_loss(const pirf_unet *net, pirf_unet_work *w, pirf_unet_tape *tape,
   }
   lb->pg_with = lb->pg_ph && pirf_edm_pg_with_gradient(seed, step, lb->pg_cond_dropout);
   if (lb->pg_with) PIRF_TRY(physics_gradient(lb, dc, B));
-  PIRF_TRY(pirf_edm_denoise_pg(net, w, tape, params, lb->x, lb->sigma, B, drop,
-                               lb->pg_with ? lb->pg_dx : NULL, lb->D));
+  PIRF_TRY(pirf_edm_denoise_with(net, w, tape, params, lb->x, lb->sigma, B, drop,
+                                 lb->pg_with ? lb->pg_dx : NULL, lb->augment ? lb->labels : NULL,
+                                 lb->D));
   /* L = sum_b weight_b / batch * sum (D - y)^2, so dL/dD = 2 weight_b / batch * (D - y). */
   double sum = 0;
   for (int b = 0; b < B; b++) {

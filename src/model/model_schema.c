@@ -14,4 +14,7 @@ const pirf_cfg_spec pirf_model_schema[] = {
      "dropout probability before conv1 of every UNet block (training and taped steps)"},
     {"model.physics_gradient", PIRF_CFG_BOOL, "false", 0, 0, 0, 0, NULL,
      "PG-Diffusion's network: a residual-gradient input branch (emb_grad_layer1/2), 2C inputs"},
+    {"model.augment_dim", PIRF_CFG_INT, "0", 0, 64, 0, 0, NULL,
+     "EDM's augmentation labels (map_augment, bias-free, into the noise embedding): 9 to pretrain "
+     "with pretrain.augment, 0 = none; sampling and fine-tuning feed no labels"},
     {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL}};

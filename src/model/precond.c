@@ -52,9 +52,10 @@ static int branch_forward(const pirf_unet *net, pirf_unet_work *w, pirf_unet_tap
   return 0;
 }
 
-int pirf_edm_denoise_pg(const pirf_unet *net, pirf_unet_work *w, pirf_unet_tape *tape,
-                        const float *params, const float *x, const double *sigma, int B,
-                        const pirf_unet_dropout *drop, const float *grad, float *D) {
+int pirf_edm_denoise_with(const pirf_unet *net, pirf_unet_work *w, pirf_unet_tape *tape,
+                          const float *params, const float *x, const double *sigma, int B,
+                          const pirf_unet_dropout *drop, const float *grad, const float *aug,
+                          float *D) {
   PIRF_CHECK(net->cfg.in_channels == net->cfg.out_channels,
              "the denoiser needs as many output channels as input channels (%d vs %d)",
              net->cfg.in_channels, net->cfg.out_channels);
@@ -73,7 +74,7 @@ int pirf_edm_denoise_pg(const pirf_unet *net, pirf_unet_work *w, pirf_unet_tape 
   }
   if (pg) PIRF_TRY(branch_forward(net, w, tape, params, grad, B, xin));
   if (tape) memcpy(unet_tape_sigma(tape), sigma, (size_t)B * sizeof *sigma);
-  PIRF_TRY(pirf_unet_forward(net, w, tape, params, xin, c_noise, B, drop, F));
+  PIRF_TRY(pirf_unet_forward(net, w, tape, params, xin, c_noise, aug, B, drop, F));
   for (int b = 0; b < B; b++) {
     pirf_edm_coeffs c = pirf_edm_coefficients(sigma[b], PIRF_SIGMA_DATA);
     for (size_t i = 0; i < plane; i++)
@@ -85,7 +86,7 @@ int pirf_edm_denoise_pg(const pirf_unet *net, pirf_unet_work *w, pirf_unet_tape 
 int pirf_edm_denoise(const pirf_unet *net, pirf_unet_work *w, pirf_unet_tape *tape,
                      const float *params, const float *x, const double *sigma, int B,
                      const pirf_unet_dropout *drop, float *D) {
-  return pirf_edm_denoise_pg(net, w, tape, params, x, sigma, B, drop, NULL, D);
+  return pirf_edm_denoise_with(net, w, tape, params, x, sigma, B, drop, NULL, NULL, D);
 }
 
 int pirf_edm_denoise_backward(const pirf_unet *net, pirf_unet_work *w, const pirf_unet_tape *tape,

@@ -44,6 +44,7 @@ int pirf_unet_config_from_deck(const pirf_config *cfg, int resolution, int data_
   for (int i = 0; i < uc->nattn && i < PIRF_UNET_MAX_LEVELS; i++) uc->attn_resolutions[i] = (int)attn[i];
   uc->dropout = pirf_cfg_real(cfg, "model.dropout");
   uc->physics_gradient = pirf_cfg_bool(cfg, "model.physics_gradient");
+  uc->augment_dim = (int)pirf_cfg_int(cfg, "model.augment_dim");
   uc->emb_channels = 4 * uc->model_channels;   /* channel_mult_emb = 4 */
   uc->noise_channels = uc->model_channels;     /* channel_mult_noise = 1 */
   return pirf_unet_config_check(uc);

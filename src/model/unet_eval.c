@@ -121,7 +121,10 @@ struct pirf_unet_tape {
   float *pg_dx, *pg_h;                 /* the branch's input dx [B][C][n0] and 1x1 output
                                           [B][Hc][n0] (full tapes of a network with the branch) */
   double *sigma;                       /* preconditioning: sigma per sample [B] */
-  float *e0, *z0, *a0, *z1, *emb;      /* embedding MLP */
+  float *e0, *z0, *a0, *z1, *emb;      /* embedding MLP (e0: map_layer0's input, the noise
+                                          embedding plus the augmentation term) */
+  float *aug;                          /* the augmentation labels [B][augment_dim], or unused */
+  int with_aug;                        /* whether the recorded evaluation had labels */
   unet_block_acts *acts;               /* [nmod] */
 };
 
@@ -317,6 +320,8 @@ static void carve_tape(pirf_unet_tape *t, const pirf_level *lv) {
                        (size_t)B * net->cfg.model_channels * npix(&lv[0])) : NULL;
   t->sigma = (double *)carve(c, "embedding", 2 * (size_t)B);
   t->e0 = full ? carve(c, "embedding", (size_t)B * net->cfg.noise_channels) : NULL;
+  t->aug = full && net->map_augment >= 0
+               ? carve(c, "embedding", (size_t)B * net->cfg.augment_dim) : NULL;
   t->z0 = full ? carve(c, "embedding", (size_t)B * E) : NULL;
   t->a0 = full ? carve(c, "embedding", (size_t)B * E) : NULL;
   t->z1 = full ? carve(c, "embedding", (size_t)B * E) : NULL;
@@ -374,7 +379,8 @@ static void carve_tape(pirf_unet_tape *t, const pirf_level *lv) {
   }
 }
 
-/* The module whose parameters start at table entry pfirst (0 for pfirst inside the embedding). */
+/* The module whose parameters start at table entry pfirst (0 for pfirst inside the embedding,
+ * map_augment included: it is the table's first tensor). */
 static int first_module(const pirf_unet *net, int pfirst, int *k0) {
   *k0 = 0;
   if (pfirst <= net->map_layer1 + 1) return 0;
@@ -466,8 +472,8 @@ static void dropout_key(const pirf_unet_dropout *d, int k, pirf_dropout_key *key
 }
 
 static int unet_forward(const pirf_unet *net, pirf_unet_work *w, pirf_unet_tape *tape,
-                        const float *params, const float *x, const float *c_noise, int B,
-                        const pirf_unet_dropout *drop, float *F) {
+                        const float *params, const float *x, const float *c_noise,
+                        const float *aug, int B, const pirf_unet_dropout *drop, float *F) {
   PIRF_CHECK(B <= w->B && (!tape || B <= tape->B),
              "a batch of %d exceeds the work (%d) or tape (%d) capacity", B, w->B,
              tape ? tape->B : 0);
@@ -482,6 +488,22 @@ static int unet_forward(const pirf_unet *net, pirf_unet_work *w, pirf_unet_tape 
   float *a0 = full ? tape->a0 : w->a0, *z1 = full ? tape->z1 : w->z1;
   float *emb = taped ? tape->emb : w->emb;
   pirf_noise_embedding_forward(e0, c_noise, B, Nn, 10000.0, 1);
+  /* EDM: emb += map_augment(augment_labels) when labels are given (training with augmentation);
+   * no labels is the same as zero labels, since map_augment has no bias */
+  const int Na = uc->augment_dim, with_aug = aug && net->map_augment >= 0;
+  if (with_aug) {
+    const float *A = W(net, params, net->map_augment);
+    for (int b = 0; b < B; b++)
+      for (int o = 0; o < Nn; o++) {
+        float v = 0;
+        for (int j = 0; j < Na; j++) v += A[(size_t)o * Na + j] * aug[(size_t)b * Na + j];
+        e0[(size_t)b * Nn + o] += v;
+      }
+  }
+  if (full && tape->aug) {
+    tape->with_aug = with_aug;
+    if (with_aug) memcpy(tape->aug, aug, (size_t)B * Na * sizeof *aug);
+  }
   pirf_linear_forward(z0, e0, W(net, params, net->map_layer0), W(net, params, net->map_layer0 + 1),
                       B, Nn, E);
   pirf_silu_forward(a0, z0, (size_t)B * E);
@@ -698,6 +720,8 @@ static int unet_backward(const pirf_unet *net, pirf_unet_work *w, const pirf_une
 
   /* the embedding MLP, if its parameters are wanted (its input c_noise has no gradient) */
   if (dparams && pfirst <= net->map_layer0 && pend >= net->map_layer1 + 2) {
+    /* map_augment is wanted with the MLP when the range starts at it (it is the first tensor) */
+    const int want_aug = net->map_augment >= 0 && pfirst <= net->map_augment && tape->with_aug;
     zero(w->dz, (size_t)B * E);
     pirf_silu_backward(w->dz, w->demb, tape->z1, (size_t)B * E);
     zero(w->da, (size_t)B * E);
@@ -706,19 +730,24 @@ static int unet_backward(const pirf_unet *net, pirf_unet_work *w, const pirf_une
                          W(net, params, net->map_layer1), B, E, E);
     zero(w->dz, (size_t)B * E);
     pirf_silu_backward(w->dz, w->da, tape->z0, (size_t)B * E);
-    pirf_linear_backward(NULL, dW(net, dparams, net->map_layer0),
+    float *de0 = want_aug ? w->da : NULL; /* [B][Nn] fits in da's [B][E] */
+    if (de0) zero(de0, (size_t)B * Nn);
+    pirf_linear_backward(de0, dW(net, dparams, net->map_layer0),
                          dW(net, dparams, net->map_layer0 + 1), w->dz, tape->e0,
                          W(net, params, net->map_layer0), B, Nn, E);
+    if (want_aug) /* e0 = noise embedding + aug A^T: dA += de0^T aug */
+      pirf_linear_backward(NULL, dW(net, dparams, net->map_augment), NULL, de0, tape->aug,
+                           NULL, B, net->cfg.augment_dim, Nn);
   }
   return 0;
 }
 
 /* The public entry points: one profiling event around each whole evaluation. */
 int pirf_unet_forward(const pirf_unet *net, pirf_unet_work *w, pirf_unet_tape *tape,
-                      const float *params, const float *x, const float *c_noise, int B,
-                      const pirf_unet_dropout *drop, float *F) {
+                      const float *params, const float *x, const float *c_noise,
+                      const float *aug, int B, const pirf_unet_dropout *drop, float *F) {
   pirf_prof_begin(PIRF_EV_UNET_FWD);
-  const int err = unet_forward(net, w, tape, params, x, c_noise, B, drop, F);
+  const int err = unet_forward(net, w, tape, params, x, c_noise, aug, B, drop, F);
   pirf_prof_end(PIRF_EV_UNET_FWD, 0); /* the layers log their own flops */
   return err;
 }

@@ -125,6 +125,13 @@ int pirf_unet_create(const pirf_unet_config *uc, pirf_unet *net) {
   PIRF_ALLOC(net->mod, cap, "the U-Net module list");
   pirf_param_table *t = &net->table;
 
+  /* EDM registers map_label (unconditional: none), map_augment, then the MLP */
+  net->map_augment = -1;
+  if (uc->augment_dim > 0) {
+    net->map_augment = add_param(t, "map_augment", "", "weight", 2, uc->noise_channels,
+                                 uc->augment_dim, 0, 0);
+    PIRF_CHECK(net->map_augment >= 0, "out of memory building the parameter table");
+  }
   net->map_layer0 = add_layer(t, "map_layer0", "", uc->noise_channels, uc->emb_channels, 0);
   net->map_layer1 = add_layer(t, "map_layer1", "", uc->emb_channels, uc->emb_channels, 0);
   PIRF_CHECK(net->map_layer1 >= 0, "out of memory building the parameter table");
@@ -270,7 +277,9 @@ void pirf_unet_count(const pirf_unet *net, pirf_unet_counts *c) {
   memset(c, 0, sizeof *c);
   const pirf_param_table *t = &net->table;
   c->total = t->total;
-  for (int i = net->map_layer0; i <= net->map_layer1 + 1; i++) c->map += t->p[i].count;
+  for (int i = net->map_augment >= 0 ? net->map_augment : net->map_layer0; i <= net->map_layer1 + 1;
+       i++)
+    c->map += t->p[i].count;
   for (int k = 0; k < net->nmod; k++) {
     const pirf_unet_module *m = &net->mod[k];
     size_t n = 0;

@@ -142,7 +142,8 @@ typedef struct {
 } fdctx;
 
 static double objective(fdctx *c, const float *grad) {
-  if (pirf_edm_denoise_pg(c->net, c->w, NULL, c->params, c->x, c->sigma, BFD, NULL, grad, c->D))
+  if (pirf_edm_denoise_with(c->net, c->w, NULL, c->params, c->x, c->sigma, BFD, NULL, grad, NULL,
+                            c->D))
     MPI_Abort(MPI_COMM_WORLD, 1);
   double s = 0;
   for (size_t k = 0; k < c->n; k++) s += (double)c->D[k] * c->gco[k];
@@ -209,7 +210,7 @@ static void check_denoiser(const pirf_unet *net) {
   d = 0;
   for (size_t k = 0; k < c.n; k++) d = fmax(d, fabs((double)c.D[k] - D0[k]));
   TEST_CHECK(d > 1e-4, "pg_denoiser: D(x | grad) differs from D(x) (by %.3g)", d);
-  if (pirf_edm_denoise_pg(net, c.w, c.t, c.params, c.x, c.sigma, BFD, NULL, c.grad, c.D) ||
+  if (pirf_edm_denoise_with(net, c.w, c.t, c.params, c.x, c.sigma, BFD, NULL, c.grad, NULL, c.D) ||
       pirf_edm_denoise_backward(net, c.w, c.t, c.params, c.gco, dp, 0, net->table.n, dx))
     MPI_Abort(MPI_COMM_WORLD, 1);
   const char *names[4] = {"emb_grad_layer1.weight", "emb_grad_layer1.bias",

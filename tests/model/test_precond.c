@@ -41,7 +41,7 @@ int main(int argc, char **argv) {
     cn[b] = (float)(log(sigma[b]) / 4);
     for (size_t i = 0; i < plane; i++) xin[b * plane + i] = (float)(c.c_in * x[b * plane + i]);
   }
-  TEST_CHECK(!pirf_unet_forward(&net, w, NULL, params, xin, cn, 2, NULL, F), "F");
+  TEST_CHECK(!pirf_unet_forward(&net, w, NULL, params, xin, cn, NULL, 2, NULL, F), "F");
   double worst = 0;
   for (int b = 0; b < 2; b++) {
     pirf_edm_coeffs c = pirf_edm_coefficients(sigma[b], 0.5);

@@ -1,15 +1,17 @@
 /* unet_denoiser_grad_matches_finite_difference: the backward of the whole preconditioned network
  * D(x; sigma) = c_skip x + c_out F(c_in x; c_noise) (tiny SongUNet with every module kind, dropout
  * on, two samples with different sigma) agrees with central finite differences of
- * L = <r, D> for a random cotangent r:
+ * L = <r, D> for a random cotangent r, with EDM's 9 augmentation labels fed through map_augment
+ * (random labels per sample, as pretraining with pretrain.augment gives them):
  *   - along a random direction of the input x;
  *   - along a random direction of EVERY parameter tensor separately (all weights and biases of
- *     every conv, linear, GroupNorm, attention and embedding layer),
+ *     every conv, linear, GroupNorm, attention and embedding layer, map_augment included),
  * each to a relative tolerance that a single wrong term in any backward fails. Also: a truncated
  * backward (only the full-resolution decoder level, no input gradient, as layer-wise truncation
  * runs it) gives the same gradients for that level as the full backward, from the full tape, from a
  * tape truncated to that level and from a tape of aux_conv alone.
  * Runs on the world decomposition: tiles [np, 1]. */
+#include "pirf/augment.h"
 #include "pirf/check.h"
 #include "pirf/precond.h"
 #include "pirf/unet_eval.h"
@@ -28,6 +30,7 @@ typedef struct {
   pirf_unet_work *work;
   pirf_unet_tape *tape;
   float *params, *x, *r, *D;
+  float aug[2 * PIRF_AUGMENT_DIM];
   double sigma[2];
   pirf_unet_dropout drop;
   int B;
@@ -42,9 +45,13 @@ static double direction(int i, size_t e) {
   return model_rand(77, (uint32_t)i, 1, (uint32_t)e) > 0 ? 1.0 : -1.0;
 }
 
+static int denoise(ctx *c, pirf_unet_tape *tape, const float *params, const float *x, float *D) {
+  return pirf_edm_denoise_with(&c->net, c->work, tape, params, x, c->sigma, c->B, &c->drop, NULL,
+                               c->aug, D);
+}
+
 static double loss(ctx *c, const float *params, const float *x) {
-  if (pirf_edm_denoise(&c->net, c->work, NULL, params, x, c->sigma, c->B, &c->drop, c->D))
-    MPI_Abort(MPI_COMM_WORLD, 1);
+  if (denoise(c, NULL, params, x, c->D)) MPI_Abort(MPI_COMM_WORLD, 1);
   return model_dot(MPI_COMM_WORLD, c->nx, c->r, c->D);
 }
 
@@ -59,6 +66,8 @@ int main(int argc, char **argv) {
   c.sigma[1] = 3.0;
   c.drop = (pirf_unet_dropout){.seed = 7, .step = 3, .sample0 = 0};
   pirf_unet_config uc = model_tiny_config(0.2);
+  uc.augment_dim = PIRF_AUGMENT_DIM;
+  for (int k = 0; k < 2 * PIRF_AUGMENT_DIM; k++) c.aug[k] = 0.5f * (float)model_rand(78, (uint32_t)k, 0, 0);
   if (pirf_unet_create(&uc, &c.net) || pirf_decomp_create(MPI_COMM_WORLD, 16, 16, np, 1, 2, &c.dc) ||
       pirf_unet_work_create(&c.net, &c.dc, c.B, 1, &c.work) ||
       pirf_unet_tape_create(&c.net, &c.dc, c.B, &c.tape))
@@ -76,12 +85,26 @@ int main(int argc, char **argv) {
 
   /* analytic gradients */
   float *g = model_alloc(P), *dx = model_alloc(c.nx);
-  TEST_CHECK(!pirf_edm_denoise(&c.net, c.work, c.tape, c.params, c.x, c.sigma, c.B, &c.drop, c.D),
-             "taped forward");
+  TEST_CHECK(!denoise(&c, c.tape, c.params, c.x, c.D), "taped forward");
   TEST_CHECK(!pirf_edm_denoise_backward(&c.net, c.work, c.tape, c.params, c.r, g, 0, c.net.table.n,
                                         dx),
              "backward");
   TEST_CHECK(!pirf_unet_grad_allreduce(&c.dc, g, 0, P), "gradient reduction");
+
+  /* the labels reach the network; no labels is the same as zero labels (map_augment has no bias) */
+  {
+    float *Dn = model_alloc(c.nx), *Dz = model_alloc(c.nx), zeros[2 * PIRF_AUGMENT_DIM] = {0};
+    TEST_CHECK(!pirf_edm_denoise(&c.net, c.work, NULL, c.params, c.x, c.sigma, c.B, &c.drop, Dn) &&
+                   !pirf_edm_denoise_with(&c.net, c.work, NULL, c.params, c.x, c.sigma, c.B,
+                                          &c.drop, NULL, zeros, Dz),
+               "forwards without labels");
+    double dl = 0;
+    for (size_t k = 0; k < c.nx; k++) dl = fmax(dl, fabs((double)Dn[k] - c.D[k]));
+    MPI_Allreduce(MPI_IN_PLACE, &dl, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+    TEST_CHECK(dl > 1e-4, "the augmentation labels change D by only %.3g", dl);
+    TEST_CHECK(!memcmp(Dn, Dz, c.nx * sizeof *Dn), "zero labels differ from no labels");
+    free(Dn), free(Dz);
+  }
 
   /* input direction */
   float *v = model_alloc(c.nx), *xp = model_alloc(c.nx);
@@ -128,8 +151,7 @@ int main(int argc, char **argv) {
   int first, end;
   pirf_unet_decoder_level_range(&c.net, 0, &first, &end);
   float *gt = model_alloc(P);
-  TEST_CHECK(!pirf_edm_denoise(&c.net, c.work, c.tape, c.params, c.x, c.sigma, c.B, &c.drop, c.D),
-             "taped forward");
+  TEST_CHECK(!denoise(&c, c.tape, c.params, c.x, c.D), "taped forward");
   TEST_CHECK(!pirf_edm_denoise_backward(&c.net, c.work, c.tape, c.params, c.r, gt, first, end, NULL),
              "truncated backward");
   TEST_CHECK(!pirf_unet_grad_allreduce(&c.dc, gt, 0, P), "gradient reduction");
@@ -149,8 +171,7 @@ int main(int argc, char **argv) {
              "truncated tape %zu bytes vs full %zu", pirf_unet_tape_bytes(t0),
              pirf_unet_tape_bytes(c.tape));
   memset(gt, 0, P * sizeof *gt);
-  TEST_CHECK(!pirf_edm_denoise(&c.net, c.work, t0, c.params, c.x, c.sigma, c.B, &c.drop, D0),
-             "forward with a truncated tape");
+  TEST_CHECK(!denoise(&c, t0, c.params, c.x, D0), "forward with a truncated tape");
   TEST_CHECK(!memcmp(D0, c.D, c.nx * sizeof *D0), "a truncated tape changes D");
   TEST_CHECK(!pirf_edm_denoise_backward(&c.net, c.work, t0, c.params, c.r, gt, first, end, NULL),
              "backward from a truncated tape");
@@ -174,8 +195,7 @@ int main(int argc, char **argv) {
   TEST_CHECK(aux->kind == PIRF_UNET_AUX_CONV, "the last module is aux_conv");
   TEST_CHECK(!pirf_unet_tape_create_from(&c.net, &c.dc, c.B, aux->p_first, &t0), "aux_conv tape");
   memset(gt, 0, P * sizeof *gt);
-  TEST_CHECK(!pirf_edm_denoise(&c.net, c.work, t0, c.params, c.x, c.sigma, c.B, &c.drop, D0),
-             "forward with an aux_conv tape");
+  TEST_CHECK(!denoise(&c, t0, c.params, c.x, D0), "forward with an aux_conv tape");
   TEST_CHECK(!pirf_edm_denoise_backward(&c.net, c.work, t0, c.params, c.r, gt, aux->p_first,
                                         aux->p_end, NULL),
              "backward from an aux_conv tape");

@@ -5,7 +5,9 @@
 #     bit (weights, EMA, Adam moments) to 4 steps in one go;
 #   - 2x2 tiles on 4 ranks and 2 data groups on 2 ranks agree to 1e-5 (float sums in another order);
 #   - a resume at another rank count continues (moments re-sharded), to 1e-6;
-#   - pretrain.jsonl has one finite loss per step and the first step has lr 0 (the ramp).
+#   - pretrain.jsonl has one finite loss per step and the first step has lr 0 (the ramp);
+#   - with EDM's augmentation (pretrain.augment=0.5, model.augment_dim=9) 2 data groups and 2x2
+#     tiles agree to 1e-5 too, and the weights differ from the unaugmented run's.
 # usage: test_pretrain_resume.sh PIRF MPIEXEC SOURCE_DIR
 set -uo pipefail
 pirf=$1; mpiexec=$2; src=$3
@@ -38,5 +40,12 @@ check "one log line per step" "[ \$(wc -l < $work/a/pretrain.jsonl) = 4 ]"
 check "finite losses" "! grep -Eq 'nan|inf' $work/a/pretrain.jsonl"
 check "first step has lr 0" "head -1 $work/a/pretrain.jsonl | grep -q '\"lr\": 0,'"
 check "step counter in the checkpoint" "h5dump -a step $work/a/base.h5 | grep -q '(0): 4'"
+aug="model.augment_dim=9 pretrain.augment=0.5 pretrain.kimg=0.016"
+check "augmented, 2 data groups" "run 2 pretrain $deck $common $aug output.dir=$work/e"
+check "the log names the augmentation" "grep -q 'augmentation: EDM' $work/out.txt"
+check "augmented, 2x2 tiles on 4 ranks" "run 4 pretrain $deck $common $aug output.dir=$work/f parallel.tiles=[2,2]"
+check "augmented layouts agree to 1e-5" "h5diff -q -d 1e-5 $work/e/base.h5 $work/f/base.h5 /net /net"
+check "the network has map_augment" "h5ls $work/e/base.h5/net | grep -q map_augment.weight"
+check "augmentation changes the training" "! h5diff -q -d 1e-4 $work/a/base.h5 $work/e/base.h5 /net/map_layer0.weight /net/map_layer0.weight"
 echo "pretrain_resume_and_layouts_agree: $pass passed, $fail failed"
 [ $fail = 0 ]
