@@ -19,6 +19,7 @@ zeta, checkpoint, weights); data sets by `pirf generate` (/fields, normalized).
 """
 import argparse
 import os
+import textwrap
 import sys
 
 import h5py
@@ -209,10 +210,16 @@ def main():
     if data is not None:
         head += f"; first rows: held-out data ({os.path.basename(a.data)}, {data[1]['N']} samples)"
     print(f"title: {head}")
-    fig.suptitle(head + (f"\n{a.title}" if a.title else "") +
-                 "\nfields and residuals in the PDE's nondimensional units; the residual column's "
-                 "title gives that sample's mean(R^2)", fontsize=9)
-    fig.tight_layout(rect=(0, 0, 1, 1 - (0.75 if a.title else 0.55) / fig.get_figheight()))
+    # wrapped to the figure's width (about 12 characters of 9-point text per inch), so that a long
+    # list of methods is not cut off at the edges
+    width = max(40, int(fig.get_figwidth() * 12))
+    title = "\n".join(textwrap.fill(t, width) for t in
+                      [head] + ([a.title] if a.title else []) +
+                      ["fields and residuals in the PDE's nondimensional units; the residual "
+                       "column's title gives that sample's mean(R^2)"])
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout(rect=(0, 0, 1, 1 - (0.2 + 0.17 * (title.count("\n") + 1)) /
+                           fig.get_figheight()))
     fig.savefig(a.out, dpi=110)
     print(f"plot_samples: wrote {a.out}")
 
