@@ -26,7 +26,7 @@ struct pirf_denoiser {
    * evaluation recorded in `slot`. */
   int (*vjp)(pirf_denoiser *d, int slot, const float *Dbar, float *xbar);
   /* PG-Diffusion: the physics-gradient input (n floats, like x) of the following evaluations, or
-   * NULL for none (pirf_edm_denoise_pg); NULL for every other network. */
+   * NULL for none (pirf_edm_denoise_with); NULL for every other network. */
   const float *physics_grad;
 };
 
