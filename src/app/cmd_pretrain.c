@@ -15,7 +15,8 @@
  * training is complete: the input of fine-tuning), pretrain.jsonl (one JSON object per log
  * interval: step, kimg, loss, lr, EMA beta, non-finite gradient values, steps averaged, seconds per
  * step, wall-clock time, peak RSS). With pretrain.augment, every sample goes through EDM's
- * augmentation first (pirf/augment.h) and the network gets its labels. The shared machinery is the training run (training_run.c).
+ * augmentation first (pirf/augment.h) and the network gets its labels. The shared machinery is the
+ * training run (training_run.c).
  *
  *   mpiexec -n 4 pirf pretrain input/quickstart.yaml pretrain.kimg=100 */
 #include "pirf/app.h"
