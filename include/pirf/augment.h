@@ -70,6 +70,7 @@ typedef struct {
   int C;
   float *whole, *out, *scratch; /* [C][H][W], [C][H][W], pirf_augment_scratch_floats */
   int *counts, *displs;         /* Allgatherv over dc->space: floats per space rank */
+  int *xs, *ys;                 /* each space rank's tile origin (prefix sums of lx, ly) */
   float *gather;                /* [sum of counts] */
 } pirf_augment_buf;
 

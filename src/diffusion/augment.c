@@ -295,10 +295,15 @@ int pirf_augment_buf_create(pirf_augment_buf *ab, const pirf_augment_opts *o, co
   if (dc->nspace > 1) {
     PIRF_ALLOC(ab->counts, dc->nspace, "the augmentation's gather counts");
     PIRF_ALLOC(ab->displs, dc->nspace, "the augmentation's gather counts");
+    PIRF_ALLOC(ab->xs, dc->nspace, "the augmentation's tile origins");
+    PIRF_ALLOC(ab->ys, dc->nspace, "the augmentation's tile origins");
     for (int r = 0, off = 0; r < dc->nspace; r++) {
-      ab->counts[r] = C * dc->lx[r % dc->px] * dc->ly[r / dc->px];
+      const int tx = r % dc->px, ty = r / dc->px;
+      ab->counts[r] = C * dc->lx[tx] * dc->ly[ty];
       ab->displs[r] = off;
       off += ab->counts[r];
+      for (int k = 0; k < tx; k++) ab->xs[r] += dc->lx[k];
+      for (int k = 0; k < ty; k++) ab->ys[r] += dc->ly[k];
     }
     PIRF_ALLOC(ab->gather, whole, "the augmentation's gathered tiles");
   }
@@ -311,12 +316,14 @@ void pirf_augment_buf_destroy(pirf_augment_buf *ab) {
   free(ab->scratch);
   free(ab->counts);
   free(ab->displs);
+  free(ab->xs);
+  free(ab->ys);
   free(ab->gather);
   memset(ab, 0, sizeof *ab);
 }
 
 /* The whole sample [C][H][W] from the space group's tiles [C][ym][xm] (each rank's tile is its
- * lx[tx] x ly[ty] block at the prefix sums of lx and ly). */
+ * lx[tx] x ly[ty] block at (xs[r], ys[r])). */
 static int gather_whole(pirf_augment_buf *ab, const pirf_decomp *dc, const float *tile) {
   const int C = ab->C, H = dc->H, W = dc->W;
   const size_t n = (size_t)C * dc->xm * dc->ym;
@@ -327,10 +334,7 @@ static int gather_whole(pirf_augment_buf *ab, const pirf_decomp *dc, const float
   PIRF_MPI(MPI_Allgatherv(tile, (int)n, MPI_FLOAT, ab->gather, ab->counts, ab->displs, MPI_FLOAT,
                           dc->space));
   for (int r = 0; r < dc->nspace; r++) {
-    const int tx = r % dc->px, ty = r / dc->px, xm = dc->lx[tx], ym = dc->ly[ty];
-    int xs = 0, ys = 0;
-    for (int k = 0; k < tx; k++) xs += dc->lx[k];
-    for (int k = 0; k < ty; k++) ys += dc->ly[k];
+    const int xm = dc->lx[r % dc->px], ym = dc->ly[r / dc->px], xs = ab->xs[r], ys = ab->ys[r];
     const float *t = ab->gather + ab->displs[r];
     for (int c = 0; c < C; c++)
       for (int i = 0; i < ym; i++)
