@@ -9,6 +9,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 packages=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin petsc-dev libhdf5-openmpi-dev
           libopenblas-dev libyaml-dev libfftw3-dev libfftw3-mpi-dev librandom123-dev hdf5-tools
+          libdnnl-dev  # oneDNN: the 3x3 convolutions (docs/performance.md)
           python3-numpy python3-h5py python3-matplotlib python3-yaml
           python3-paraview  # VTK's XDMF reader for the sidecar test (python3-vtk9 has none)
           slurmctld slurmd slurm-client  # the job-script test's private SLURM

@@ -38,10 +38,10 @@ int pirf_conv2d_backward(const pirf_level *L, float *dx, float *dw, float *db, c
                          float *scratch);
 
 /* How k = 3 is computed (a process-wide setting). All give the same results up to rounding.
- *   AUTO (default)  IM2COL for small tiles (ym*xm <= PIRF_CONV3_IM2COL_MAX_PIXELS), where one
- *                   SGEMM with K = 9*Cin beats nine small ones, SHIFTED_GEMM otherwise, where it
- *                   saves the 9x column matrix (memory) and the col2im scatter (see conv2d.c and
- *                   docs/performance.md for the measurements behind the threshold).
+ *   AUTO (default)  DNNL at every tile size: it was the fastest algorithm on every shape measured
+ *                   (docs/performance.md), so the GEMM-based ones below are kept as references
+ *                   and for `pirf bench`'s side-by-side rows.
+ *   DNNL            oneDNN's convolution primitives on the padded plane (src/nn/conv2d_dnnl.c).
  *   SHIFTED_GEMM    9 SGEMMs reading the padded input in place.
  *   IM2COL          the textbook column matrix + one SGEMM, col2im in backward.
  *   ROWS            the three horizontal taps side by side (a 3x copy of the input), then three
@@ -52,11 +52,20 @@ typedef enum {
   PIRF_CONV3_AUTO = 0,
   PIRF_CONV3_SHIFTED_GEMM = 1,
   PIRF_CONV3_IM2COL = 2,
-  PIRF_CONV3_ROWS = 3
+  PIRF_CONV3_ROWS = 3,
+  PIRF_CONV3_DNNL = 4
 } pirf_conv3_algo;
 #define PIRF_CONV3_IM2COL_MAX_PIXELS 1024
 void pirf_conv2d_set_algo(pirf_conv3_algo algo);
 pirf_conv3_algo pirf_conv2d_algo(void);
+/* bfloat16 3x3 forward convolutions (a process-wide setting, off by default; returns the previous
+ * one): the input and weights are rounded to bfloat16, the products summed in float32, the output
+ * float32; always through oneDNN, whatever the algorithm. Only for evaluations that carry no
+ * gradient (model.nograd_precision, set by pirf_unet_forward without tape); backward stays FP32. */
+int pirf_conv2d_set_forward_bf16(int on);
+/* Whether this CPU has oneDNN's bfloat16 convolutions (AVX-512 or newer, natively with
+ * AVX512_BF16 or AMX; emulated on plain AVX-512). */
+int pirf_conv2d_bf16_supported(void);
 /* The concrete algorithm a 3x3 convolution on L's tile uses under the current setting. */
 pirf_conv3_algo pirf_conv2d_chosen(const pirf_level *L);
 

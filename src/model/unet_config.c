@@ -1,7 +1,10 @@
 /* The SongUNet configuration from the deck's `model` section (see pirf/unet.h). */
 #include "pirf/check.h"
+#include "pirf/conv2d.h"
 #include "pirf/groupnorm.h"
 #include "pirf/unet.h"
+
+#include <string.h>
 
 int pirf_unet_config_check(const pirf_unet_config *uc) {
   PIRF_USER_CHECK(uc->levels >= 1 && uc->levels <= PIRF_UNET_MAX_LEVELS,
@@ -45,6 +48,10 @@ int pirf_unet_config_from_deck(const pirf_config *cfg, int resolution, int data_
   uc->dropout = pirf_cfg_real(cfg, "model.dropout");
   uc->physics_gradient = pirf_cfg_bool(cfg, "model.physics_gradient");
   uc->augment_dim = (int)pirf_cfg_int(cfg, "model.augment_dim");
+  uc->nograd_bf16 = !strcmp(pirf_cfg_str(cfg, "model.nograd_precision"), "bf16");
+  PIRF_USER_CHECK(!uc->nograd_bf16 || pirf_conv2d_bf16_supported(),
+                  "model.nograd_precision is bf16 but oneDNN has no bfloat16 convolution for "
+                  "this CPU (it needs AVX-512); set model.nograd_precision: fp32");
   uc->emb_channels = 4 * uc->model_channels;   /* channel_mult_emb = 4 */
   uc->noise_channels = uc->model_channels;     /* channel_mult_noise = 1 */
   return pirf_unet_config_check(uc);

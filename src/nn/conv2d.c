@@ -25,6 +25,7 @@
  * one SGEMM with K = 9*Cin: y_b = w[Cout][Cin*9] col; dw += dy_b col^T; dcol = w^T dy_b followed by
  * a col2im scatter-add into the padded gradient. */
 #include "pirf/conv2d.h"
+#include "conv2d_dnnl.h"
 #include "pirf/check.h"
 #include "pirf/halo.h"
 #include "pirf/prof.h"
@@ -34,13 +35,20 @@
 #include <string.h>
 
 static pirf_conv3_algo conv3_algo = PIRF_CONV3_AUTO;
+static int forward_bf16;
 void pirf_conv2d_set_algo(pirf_conv3_algo algo) { conv3_algo = algo; }
 pirf_conv3_algo pirf_conv2d_algo(void) { return conv3_algo; }
+int pirf_conv2d_set_forward_bf16(int on) {
+  const int was = forward_bf16;
+  forward_bf16 = on != 0;
+  return was;
+}
+
+int pirf_conv2d_bf16_supported(void) { return pirf_dnnl_bf16_supported(); }
 
 pirf_conv3_algo pirf_conv2d_chosen(const pirf_level *L) {
-  if (conv3_algo != PIRF_CONV3_AUTO) return conv3_algo;
-  return (long)L->xm * L->ym <= PIRF_CONV3_IM2COL_MAX_PIXELS ? PIRF_CONV3_IM2COL
-                                                             : PIRF_CONV3_SHIFTED_GEMM;
+  (void)L; /* every tile size: oneDNN was fastest at every shape measured (performance.md) */
+  return conv3_algo == PIRF_CONV3_AUTO ? PIRF_CONV3_DNNL : conv3_algo;
 }
 
 /* The scratch carve-up for k = 3 (all sizes in floats); which pieces exist depends on the
@@ -64,7 +72,9 @@ static conv3_scratch carve3(const pirf_level *L, pirf_conv3_algo algo, int B, in
   float **slot[7] = {&s.halo, &s.xp, &s.dxp, &s.wide, &s.col, &s.wr, &s.dwr};
   size_t sizes[7] = {
       pirf_halo_scratch_floats(L, B * Cin), (size_t)B * Cin * P, (size_t)B * Cin * P, 0, 0, 0, 0};
-  if (algo == PIRF_CONV3_SHIFTED_GEMM)
+  if (algo == PIRF_CONV3_DNNL)
+    ; /* the padded input and its gradient; oneDNN keeps its own workspace */
+  else if (algo == PIRF_CONV3_SHIFTED_GEMM)
     sizes[3] = (size_t)Cout * ym * Pw, sizes[5] = sizes[6] = nw;
   else if (algo == PIRF_CONV3_IM2COL)
     sizes[4] = 9 * (size_t)Cin * ym * xm;
@@ -82,7 +92,12 @@ static conv3_scratch carve3(const pirf_level *L, pirf_conv3_algo algo, int B, in
 }
 
 size_t pirf_conv2d_scratch_floats(const pirf_level *L, int B, int Cin, int Cout, int k) {
-  return k == 3 ? carve3(L, pirf_conv2d_chosen(L), B, Cin, Cout, NULL).total + 16 : 0;
+  if (k != 3) return 0;
+  /* the shifted GEMMs' carve-up is a superset of oneDNN's, so scratch sized for either serves
+   * a bf16 forward (which always runs through oneDNN) */
+  const size_t a = carve3(L, pirf_conv2d_chosen(L), B, Cin, Cout, NULL).total;
+  const size_t d = carve3(L, PIRF_CONV3_DNNL, B, Cin, Cout, NULL).total;
+  return (a > d ? a : d) + 16;
 }
 
 static float *align64(float *p) {
@@ -367,6 +382,31 @@ static int rows_backward(const pirf_level *L, float *dx, float *dw, const float 
   return 0;
 }
 
+/* ---- k = 3, oneDNN (conv2d_dnnl.c) --------------------------------------------------------- */
+
+static int dnnl_forward(const pirf_level *L, float *y, const float *x, const float *w,
+                        const float *bias, int B, int Cin, int Cout, float *scratch) {
+  conv3_scratch s = carve3(L, PIRF_CONV3_DNNL, B, Cin, Cout, align64(scratch));
+  PIRF_TRY(pirf_halo_pad(L, B * Cin, x, s.xp, s.halo));
+  return pirf_dnnl_conv3_forward(y, s.xp, w, bias, B, Cin, Cout, L->ym + 2, L->xm + 2,
+                                 forward_bf16);
+}
+
+static int dnnl_backward(const pirf_level *L, float *dx, float *dw, const float *dy,
+                         const float *x, const float *w, int B, int Cin, int Cout, float *scratch) {
+  conv3_scratch s = carve3(L, PIRF_CONV3_DNNL, B, Cin, Cout, align64(scratch));
+  const int Hp = L->ym + 2, Wp = L->xm + 2;
+  if (dw) {
+    PIRF_TRY(pirf_halo_pad(L, B * Cin, x, s.xp, s.halo));
+    PIRF_TRY(pirf_dnnl_conv3_backward_weights(dw, dy, s.xp, B, Cin, Cout, Hp, Wp));
+  }
+  if (dx) {
+    PIRF_TRY(pirf_dnnl_conv3_backward_data(s.dxp, dy, w, B, Cin, Cout, Hp, Wp));
+    PIRF_TRY(pirf_halo_unpad_add(L, B * Cin, s.dxp, dx, s.halo));
+  }
+  return 0;
+}
+
 /* ---- public entry points --------------------------------------------------------------------- */
 
 /* The flops of one direction (forward, backward-data or backward-weights): 2 Cin Cout k^2 per
@@ -377,7 +417,9 @@ static double conv_flops(const pirf_level *L, int B, int Cin, int Cout, int k) {
 
 static int conv3_forward_algo(const pirf_level *L, float *y, const float *x, const float *w,
                               const float *bias, int B, int Cin, int Cout, float *scratch) {
+  if (forward_bf16) return dnnl_forward(L, y, x, w, bias, B, Cin, Cout, scratch);
   switch (pirf_conv2d_chosen(L)) {
+  case PIRF_CONV3_DNNL: return dnnl_forward(L, y, x, w, bias, B, Cin, Cout, scratch);
   case PIRF_CONV3_IM2COL: return im2col_forward(L, y, x, w, bias, B, Cin, Cout, scratch);
   case PIRF_CONV3_ROWS: return rows_forward(L, y, x, w, bias, B, Cin, Cout, scratch);
   default: return conv3_forward(L, y, x, w, bias, B, Cin, Cout, scratch);
@@ -388,6 +430,7 @@ static int conv3_backward_algo(const pirf_level *L, float *dx, float *dw, const 
                                const float *x, const float *w, int B, int Cin, int Cout,
                                float *scratch) {
   switch (pirf_conv2d_chosen(L)) {
+  case PIRF_CONV3_DNNL: return dnnl_backward(L, dx, dw, dy, x, w, B, Cin, Cout, scratch);
   case PIRF_CONV3_IM2COL: return im2col_backward(L, dx, dw, dy, x, w, B, Cin, Cout, scratch);
   case PIRF_CONV3_ROWS: return rows_backward(L, dx, dw, dy, x, w, B, Cin, Cout, scratch);
   default: return conv3_backward(L, dx, dw, dy, x, w, B, Cin, Cout, scratch);

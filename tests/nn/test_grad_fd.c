@@ -9,14 +9,19 @@
  *      each single entry, so the difference is exact up to float rounding and one wrong term
  *      fails. The gradient buffers start non-zero to check that backward accumulates.
  *
+ *  conv3_bf16_forward_matches_direct_sum_of_rounded_operands (argv[2] = dnnl):
+ *      with pirf_conv2d_set_forward_bf16, y equals the double direct sum over x and w rounded to
+ *      bfloat16 (round to nearest even), and differs from the float32 output.
+ *
  * Shapes: B = 2, Cin = 3, Cout = 4 on a 6 x 8 field (rows x columns). argv[2] = shifted (default),
- * im2col or rows selects the 3x3 algorithm (pirf_conv2d_set_algo). */
+ * im2col, rows or dnnl selects the 3x3 algorithm (pirf_conv2d_set_algo). */
 #include "nn_harness.h"
 #include "pirf/conv2d.h"
 #include "pirf/resample.h"
 #include "testing.h"
 
 #include <petscsys.h>
+#include <stdint.h>
 #include <string.h>
 
 enum { OP_CONV3, OP_CONV1, OP_DOWN2, OP_UP2 };
@@ -88,6 +93,41 @@ static void reference(const layer *ly, double *y, const float *x, const float *w
   }
 }
 
+/* x rounded to the nearest bfloat16 (ties to even), as oneDNN's float32 -> bf16 reorder does */
+static float round_bf16(float x) {
+  uint32_t u;
+  memcpy(&u, &x, sizeof u);
+  u = (u + 0x7fffu + ((u >> 16) & 1u)) & 0xffff0000u;
+  memcpy(&x, &u, sizeof u);
+  return x;
+}
+
+/* The bf16 forward equals the direct sum of the rounded operands (float32 accumulation: 1e-5),
+ * and is not the float32 result (the setting took effect). */
+static void check_bf16(layer *ly, const char *name, const float *x, const float *w, const float *b,
+                       const float *y32) {
+  const size_t nw = (size_t)Cout * Cin * 9;
+  float *xr = nn_alloc(ly->nx), *wr = nn_alloc(nw), *y = nn_alloc_dirty(ly->ny);
+  double *yref = calloc(ly->ny, sizeof *yref);
+  for (size_t k = 0; k < ly->nx; k++) xr[k] = round_bf16(x[k]);
+  for (size_t k = 0; k < nw; k++) wr[k] = round_bf16(w[k]);
+  pirf_conv2d_set_forward_bf16(1);
+  forward(ly, y, x, w, b);
+  pirf_conv2d_set_forward_bf16(0);
+  reference(ly, yref, xr, wr, b);
+  int bad = 0, differ = 0;
+  for (size_t k = 0; k < ly->ny; k++) {
+    if (!(fabs(y[k] - yref[k]) <= 1e-5 * (1 + fabs(yref[k]))) && bad++ < 5)
+      fprintf(stderr, "%s bf16 y[%zu] = %.8g, direct sum of rounded operands %.8g\n", name, k,
+              y[k], yref[k]);
+    differ += y[k] != y32[k];
+  }
+  TEST_CHECK(bad == 0, "%s_bf16_forward_matches_direct_sum_of_rounded_operands: %d wrong", name,
+             bad);
+  TEST_CHECK(differ > 0, "%s bf16 forward differs from the float32 one", name);
+  free(xr), free(wr), free(y), free(yref);
+}
+
 static double loss(layer *ly, float *y, const float *x, const float *w, const float *b,
                    const float *g) {
   forward(ly, y, x, w, b);
@@ -136,6 +176,7 @@ int main(int argc, char **argv) {
   const char *algo = argc > 2 ? argv[2] : "shifted";
   pirf_conv2d_set_algo(!strcmp(algo, "im2col") ? PIRF_CONV3_IM2COL
                        : !strcmp(algo, "rows") ? PIRF_CONV3_ROWS
+                       : !strcmp(algo, "dnnl") ? PIRF_CONV3_DNNL
                                                : PIRF_CONV3_SHIFTED_GEMM);
   layer ly = {0};
   ly.op = !strcmp(name, "conv3")   ? OP_CONV3
@@ -170,6 +211,7 @@ int main(int argc, char **argv) {
     if (!(fabs(y[k] - yref[k]) <= 1e-5 * (1 + fabs(yref[k]))) && bad++ < 5)
       fprintf(stderr, "%s y[%zu] = %.8g, direct sum %.8g\n", name, k, y[k], yref[k]);
   TEST_CHECK(bad == 0, "%s_forward_matches_direct_sum: %d wrong outputs", name, bad);
+  if (ly.op == OP_CONV3 && !strcmp(algo, "dnnl")) check_bf16(&ly, name, x, w, b, y);
 
   /* backward accumulates onto non-zero buffers; subtract the start values to get the gradient */
   nn_fill_vec(ly.nx, 5, dx0);

@@ -7,7 +7,8 @@
  * argv: [px py]; by default [1,1], [2,1], [2,2] at 1, 2, 4 ranks. With 4 ranks and "2 1" there are
  * 2 data groups of 2 tiles: both groups must reproduce the whole field.
  * Grid 10 x 14 with levels = 2, so tiles are uneven (columns 8 + 6, rows 6 + 4) at level 0 and odd
- * (4 + 3, 3 + 2) at level 1. The 3x3 checks run with both algorithms (pirf_conv2d_set_algo). */
+ * (4 + 3, 3 + 2) at level 1. The 3x3 checks run with every algorithm (pirf_conv2d_set_algo), and
+ * oneDNN's also with the bfloat16 forward (pirf_conv2d_set_forward_bf16). */
 #include "nn_harness.h"
 #include "pirf/conv2d.h"
 #include "pirf/resample.h"
@@ -83,6 +84,15 @@ static void check_conv(const pirf_decomp *dt, const pirf_decomp *dw_, int level,
   char what[64];
   snprintf(what, sizeof what, "conv%dx%d level %d y", k, k, level);
   compare_tile(what, &Lt, B * Cout, yT, yW);
+  if (k == 3 && pirf_conv2d_algo() == PIRF_CONV3_DNNL) {
+    pirf_conv2d_set_forward_bf16(1);
+    err = pirf_conv2d_forward(&Lw, yW, xW, w, b, B, Cin, Cout, k, sw) ||
+          pirf_conv2d_forward(&Lt, yT, xT, w, b, B, Cin, Cout, k, st);
+    pirf_conv2d_set_forward_bf16(0);
+    TEST_CHECK(!err, "bf16 conv3 at level %d returned an error", level);
+    snprintf(what, sizeof what, "conv3x3 bf16 level %d y", level);
+    compare_tile(what, &Lt, B * Cout, yT, yW);
+  }
   snprintf(what, sizeof what, "conv%dx%d level %d dx", k, k, level);
   compare_tile(what, &Lt, B * Cin, dxT, dxW);
   snprintf(what, sizeof what, "conv%dx%d level %d dw", k, k, level);
@@ -131,9 +141,9 @@ int main(int argc, char **argv) {
       pirf_decomp_create(MPI_COMM_WORLD, H, W, 1, 1, 2, &whole))
     MPI_Abort(MPI_COMM_WORLD, 1);
   /* every 3x3 algorithm, and AUTO */
-  const pirf_conv3_algo algos[4] = {PIRF_CONV3_SHIFTED_GEMM, PIRF_CONV3_IM2COL, PIRF_CONV3_ROWS,
-                                    PIRF_CONV3_AUTO};
-  for (int a = 0; a < 4; a++) {
+  const pirf_conv3_algo algos[5] = {PIRF_CONV3_SHIFTED_GEMM, PIRF_CONV3_IM2COL, PIRF_CONV3_ROWS,
+                                    PIRF_CONV3_DNNL, PIRF_CONV3_AUTO};
+  for (int a = 0; a < 5; a++) {
     pirf_conv2d_set_algo(algos[a]);
     check_conv(&tiled, &whole, 0, 3);
     check_conv(&tiled, &whole, 1, 3);
