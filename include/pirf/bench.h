@@ -33,6 +33,10 @@ double pirf_bench_fp32_peak(void);
 int pirf_bench_begin(pirf_bench *b, MPI_Comm comm, int reps);
 int pirf_bench_row(pirf_bench *b, const char *name, const char *shape, double flops,
                    int (*fn)(void *ctx), void *ctx);
+/* The same without the warm-up call, for a caller that has just run fn (a PIRF iteration at paper
+ * scale takes minutes: one call less is worth it). */
+int pirf_bench_row_warmed(pirf_bench *b, const char *name, const char *shape, double flops,
+                          int (*fn)(void *ctx), void *ctx);
 int pirf_bench_end(pirf_bench *b);
 
 /* The counted FLOPs of one forward of the SongUNet F for one sample, by kind (src/app/

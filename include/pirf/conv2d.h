@@ -58,7 +58,7 @@ typedef enum {
 #define PIRF_CONV3_IM2COL_MAX_PIXELS 1024
 void pirf_conv2d_set_algo(pirf_conv3_algo algo);
 pirf_conv3_algo pirf_conv2d_algo(void);
-/* bfloat16 3x3 forward convolutions (a process-wide setting, off by default; returns the previous
+/* bfloat16 forward convolutions, 3x3 and 1x1 (a process-wide setting, off by default; returns the previous
  * one): the input and weights are rounded to bfloat16, the products summed in float32, the output
  * float32; always through oneDNN, whatever the algorithm. Only for evaluations that carry no
  * gradient (model.nograd_precision, set by pirf_unet_forward without tape); backward stays FP32. */

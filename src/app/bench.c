@@ -116,10 +116,16 @@ static int cmp_double(const void *a, const void *b) {
 
 int pirf_bench_row(pirf_bench *b, const char *name, const char *shape, double flops,
                    int (*fn)(void *ctx), void *ctx) {
+  PIRF_TRY(fn(ctx)); /* warm-up: first-touch pages, BLAS buffers */
+  return pirf_bench_row_warmed(b, name, shape, flops, fn, ctx);
+}
+
+int pirf_bench_row_warmed(pirf_bench *b, const char *name, const char *shape, double flops,
+                          int (*fn)(void *ctx), void *ctx) {
   double *t, *cpu;
   PIRF_ALLOC(t, 2 * (size_t)b->reps, "benchmark times");
   cpu = t + b->reps;
-  int err = fn(ctx); /* warm-up: first-touch pages, BLAS buffers */
+  int err = 0;
   for (int r = 0; r < b->reps && !err; r++) {
     MPI_Barrier(b->comm);
     double t0 = pirf_wtime(), c0 = cpu_seconds();

@@ -101,7 +101,8 @@ static int bench_iteration(pirf_bench *b, const pirf_config *cfg, const pirf_dec
     c->have_opt = !err;
   }
   if (!err) err = pirf_prof_start();
-  /* one iteration first: the flops the events count in it, summed over the ranks */
+  /* one iteration first, the row's warm-up: the flops the events count in it, summed over the
+   * ranks */
   double flops = pirf_prof_flops();
   if (!err) err = run_iteration(c);
   flops = pirf_prof_flops() - flops;
@@ -111,18 +112,17 @@ static int bench_iteration(pirf_bench *b, const pirf_config *cfg, const pirf_dec
            fc.steps, fc.k);
   snprintf(shape, sizeof shape, "batch %ld %dch %dx%d %s", fc.batch, uc.model_channels,
            uc.resolution, uc.resolution, pirf_cfg_str(cfg, "finetune.trainable"));
-  /* The phases are disjoint parts of each call, timed over the row's calls (its warm-up and
-   * repetitions) on every rank. They are reported for one rank, the one with the largest sum,
+  /* The phases are disjoint parts of each call, timed over the row's repetitions on every rank. They are reported for one rank, the one with the largest sum,
    * beside that rank's own wall time per call, so that they add up to a part of it: a maximum
    * per phase over ranks would add waits that fall in different phases on different ranks. */
   double t0[NPHASES], t1[NPHASES];
   phase_seconds(t0);
   const double w0 = pirf_wtime();
-  if (!err) err = pirf_bench_row(b, name, shape, flops, run_iteration, c);
+  if (!err) err = pirf_bench_row_warmed(b, name, shape, flops, run_iteration, c);
   const double wall = pirf_wtime() - w0;
   phase_seconds(t1);
   if (!err) {
-    const int calls = b->reps + 1; /* the row's warm-up call and its repetitions */
+    const int calls = b->reps;
     double t[NPHASES + 1];
     struct {
       double sum;

@@ -100,11 +100,12 @@ static int bench_conv(pirf_bench *b, const pirf_decomp *dc, int level, int B, in
   c.bias = calloc((size_t)Cout, sizeof(float));
   c.db = calloc((size_t)Cout, sizeof(float));
   /* scratch for whichever algorithm needs most (the rows switch between them) */
-  static const pirf_conv3_algo algos[3] = {PIRF_CONV3_SHIFTED_GEMM, PIRF_CONV3_ROWS,
-                                           PIRF_CONV3_IM2COL};
-  static const char *algo_names[3] = {"shifted", "rows", "im2col"};
+  enum { NALGO = 4 };
+  static const pirf_conv3_algo algos[NALGO] = {PIRF_CONV3_DNNL, PIRF_CONV3_SHIFTED_GEMM,
+                                               PIRF_CONV3_ROWS, PIRF_CONV3_IM2COL};
+  static const char *algo_names[NALGO] = {"onednn", "shifted", "rows", "im2col"};
   size_t ns = 0;
-  for (int a = 0; a < 3; a++) {
+  for (int a = 0; a < NALGO; a++) {
     pirf_conv2d_set_algo(algos[a]);
     size_t n = pirf_conv2d_scratch_floats(&c.L, B, Cin, Cout, k);
     ns = n > ns ? n : ns;
@@ -131,12 +132,18 @@ static int bench_conv(pirf_bench *b, const pirf_decomp *dc, int level, int B, in
   /* the algorithms back to back per direction, so a drift in machine load hits all alike;
    * "*" marks the one the default (AUTO) uses at this tile size */
   for (int d = 0; d < 3 && !err; d++) {
-    for (int a = 0; a < 3 && !err; a++) {
+    for (int a = 0; a < NALGO && !err; a++) {
       if (!baseline && algos[a] != chosen) continue; /* only the default's choice */
       pirf_conv2d_set_algo(algos[a]);
       snprintf(name, sizeof name, "conv%dx%d %s %s%s", k, k, dirs[d], algo_names[a],
                algos[a] == chosen ? "*" : "");
       err = pirf_bench_row(b, name, shape, flops, fns[d], &c);
+    }
+    /* model.nograd_precision: bf16's forward (oneDNN, operands rounded to bfloat16) */
+    if (d == 0 && !err && pirf_conv2d_bf16_supported()) {
+      const int was = pirf_conv2d_set_forward_bf16(1);
+      err = pirf_bench_row(b, "conv3x3 fwd onednn bf16", shape, flops, fns[d], &c);
+      pirf_conv2d_set_forward_bf16(was);
     }
   }
   pirf_conv2d_set_algo(PIRF_CONV3_AUTO);

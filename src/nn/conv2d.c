@@ -388,8 +388,8 @@ static int dnnl_forward(const pirf_level *L, float *y, const float *x, const flo
                         const float *bias, int B, int Cin, int Cout, float *scratch) {
   conv3_scratch s = carve3(L, PIRF_CONV3_DNNL, B, Cin, Cout, align64(scratch));
   PIRF_TRY(pirf_halo_pad(L, B * Cin, x, s.xp, s.halo));
-  return pirf_dnnl_conv3_forward(y, s.xp, w, bias, B, Cin, Cout, L->ym + 2, L->xm + 2,
-                                 forward_bf16);
+  return pirf_dnnl_conv_forward(y, s.xp, w, bias, B, Cin, Cout, L->ym + 2, L->xm + 2, 3,
+                                forward_bf16);
 }
 
 static int dnnl_backward(const pirf_level *L, float *dx, float *dw, const float *dy,
@@ -444,7 +444,9 @@ int pirf_conv2d_forward(const pirf_level *L, float *y, const float *x, const flo
   const pirf_event ev = k == 1 ? PIRF_EV_CONV1_FWD : PIRF_EV_CONV3_FWD;
   pirf_prof_begin(ev);
   int err = 0;
-  if (k == 1)
+  if (k == 1 && forward_bf16) /* bf16 through oneDNN, as the 3x3 ones */
+    err = pirf_dnnl_conv_forward(y, x, w, bias, B, Cin, Cout, L->ym, L->xm, 1, 1);
+  else if (k == 1)
     conv1_forward(L, y, x, w, bias, B, Cin, Cout);
   else
     err = conv3_forward_algo(L, y, x, w, bias, B, Cin, Cout, scratch);

@@ -1,4 +1,4 @@
-/* oneDNN's 3x3 convolutions on the padded plane (see conv2d_dnnl.h).
+/* oneDNN's convolutions: 3x3 on the padded plane, and 1x1 forwards in bfloat16 (conv2d_dnnl.h).
  *
  * Why oneDNN: its "brgconv" kernels run the products of our shapes at 85-100 % of a core's FP32
  * peak where OpenBLAS's SGEMM on the same data reaches 35-75 % (the narrow M = Cout of 32- and
@@ -18,6 +18,13 @@
  * The weight gradient always goes through the workspace and a reorder with a sum post-op, since a
  * convolution primitive can only overwrite its output and conv2d's contract accumulates.
  *
+ * Weights of the bf16 forward: their reorder (rounding into oneDNN's blocked layout) costs as much
+ * as a small convolution, and the same weights serve many evaluations in a row (the sampler's
+ * steps), so the reordered copy is kept per (weights pointer, shape) and reused while a
+ * fingerprint of the float32 weights is unchanged. The fingerprint is exact for any change of one
+ * weight (every step of its hash is a bijection) and misses a change of several with probability
+ * 2^-64; it costs one read of the weights, about a tenth of the reorder.
+ *
  * Threads: oneDNN parallelises with OpenMP; it gets as many threads as OpenBLAS has
  * (OPENBLAS_NUM_THREADS, one per rank by default), set once before the first primitive. */
 #include "conv2d_dnnl.h"
@@ -27,13 +34,14 @@
 #include <cblas.h>
 #include <dnnl.h>
 #include <omp.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 typedef enum { KIND_FWD_F32, KIND_FWD_BF16, KIND_BWD_DATA, KIND_BWD_WEIGHTS } conv_kind;
 
 typedef struct {
-  int kind, B, Cin, Cout, Hp, Wp, bias;
+  int kind, B, Cin, Cout, Hp, Wp, bias, k; /* k: kernel size (1 only in the forward) */
 } conv_key;
 
 typedef struct {
@@ -52,7 +60,44 @@ static dnnl_stream_t stream;
 static void *workspace;
 static size_t workspace_size;
 
-size_t pirf_dnnl_workspace_bytes(void) { return workspace_size; }
+/* Reordered bf16 weights (see the top of the file). */
+typedef struct {
+  const float *src;
+  dnnl_memory_desc_t md; /* the layout they were reordered into (shape and blocking) */
+  uint64_t fingerprint;
+  void *buf;
+} weight_copy;
+
+#define MAX_WEIGHT_COPIES 4096
+static weight_copy weight_copies[MAX_WEIGHT_COPIES];
+static int n_weight_copies;
+static size_t weight_copy_bytes;
+
+size_t pirf_dnnl_workspace_bytes(void) { return workspace_size + weight_copy_bytes; }
+
+/* FNV-1a style over the 32-bit words in 8 interleaved lanes (so that it vectorises), then the
+ * lanes folded by an odd multiplier: each step is invertible in its lane, so changing one word
+ * always changes the result. */
+static uint64_t fingerprint(const float *w, size_t n) {
+  enum { LANES = 8 };
+  const uint64_t prime = 0x100000001b3ull;
+  uint64_t h[LANES];
+  for (int j = 0; j < LANES; j++) h[j] = 0xcbf29ce484222325ull + (uint64_t)j;
+  const uint32_t *u = (const uint32_t *)w;
+  size_t k = 0;
+  for (; k + LANES <= n; k += LANES)
+    for (int j = 0; j < LANES; j++) h[j] = (h[j] ^ u[k + j]) * prime;
+  for (; k < n; k++) h[0] = (h[0] ^ u[k]) * prime;
+  uint64_t f = (uint64_t)n;
+  for (int j = 0; j < LANES; j++) f = f * prime + h[j];
+  return f;
+}
+
+static void drop_weight_copies(void) {
+  for (int i = 0; i < n_weight_copies; i++) free(weight_copies[i].buf);
+  n_weight_copies = 0;
+  weight_copy_bytes = 0;
+}
 
 int pirf_dnnl_bf16_supported(void) {
   /* the ISA enum orders by capability: avx512_core is the least oneDNN's bf16 kernels need */
@@ -110,13 +155,13 @@ static int attach(conv_entry *e, int i, const dnnl_memory_desc_t *user_md,
 static int build(conv_entry *e, const conv_key *k) {
   memset(e, 0, sizeof *e);
   e->key = *k;
-  const int ym = k->Hp - 2, xm = k->Wp - 2;
+  const int ym = k->Hp - k->k + 1, xm = k->Wp - k->k + 1;
   const dnnl_data_type_t in_t = k->kind == KIND_FWD_BF16 ? dnnl_bf16 : dnnl_f32;
   dnnl_memory_desc_t u_x, u_w, u_y, a_x, a_w, a_y, u_b;
   PIRF_TRY(plain_md(&u_x, k->B, k->Cin, k->Hp, k->Wp, dnnl_nchw));
-  PIRF_TRY(plain_md(&u_w, k->Cout, k->Cin, 3, 3, dnnl_oihw));
+  PIRF_TRY(plain_md(&u_w, k->Cout, k->Cin, k->k, k->k, dnnl_oihw));
   PIRF_TRY(plain_md(&u_y, k->B, k->Cout, ym, xm, dnnl_nchw));
-  const dnnl_dims_t dx = {k->B, k->Cin, k->Hp, k->Wp}, dw = {k->Cout, k->Cin, 3, 3},
+  const dnnl_dims_t dx = {k->B, k->Cin, k->Hp, k->Wp}, dw = {k->Cout, k->Cin, k->k, k->k},
                     dy = {k->B, k->Cout, ym, xm}, db = {k->Cout};
   PIRF_TRY(ok(dnnl_memory_desc_init_by_tag(&a_x, 4, dx, in_t, dnnl_format_tag_any), "describe"));
   PIRF_TRY(ok(dnnl_memory_desc_init_by_tag(&a_w, 4, dw, in_t, dnnl_format_tag_any), "describe"));
@@ -207,6 +252,34 @@ static int reserve(size_t bytes) {
   return 0;
 }
 
+/* The kept bf16 copy of weights w in entry e's layout, and whether the reorder must (re)fill it. */
+static int weight_copy_for(const conv_entry *e, const float *w, weight_copy **out, int *stale) {
+  const dnnl_memory_desc_t *md;
+  PIRF_TRY(ok(dnnl_memory_get_memory_desc(e->mine[1], &md), "query a layout"));
+  const uint64_t f =
+      fingerprint(w, (size_t)e->key.Cout * (size_t)e->key.Cin * (size_t)(e->key.k * e->key.k));
+  for (int i = 0; i < n_weight_copies; i++)
+    if (weight_copies[i].src == w && dnnl_memory_desc_equal(&weight_copies[i].md, md)) {
+      *out = &weight_copies[i];
+      *stale = weight_copies[i].fingerprint != f;
+      weight_copies[i].fingerprint = f;
+      return 0;
+    }
+  /* a full table means many weight arrays came and went (tests, reloads): start afresh */
+  if (n_weight_copies == MAX_WEIGHT_COPIES) drop_weight_copies();
+  weight_copy *c = &weight_copies[n_weight_copies];
+  c->buf = aligned_alloc(64, e->bytes[1]);
+  PIRF_CHECK(c->buf, "out of memory for oneDNN's bf16 weights (%zu bytes)", e->bytes[1]);
+  c->src = w;
+  c->md = *md;
+  c->fingerprint = f;
+  n_weight_copies++;
+  weight_copy_bytes += e->bytes[1];
+  *out = c;
+  *stale = 1;
+  return 0;
+}
+
 /* Runs entry e on the user's buffers a, b (inputs), out (output) and bias. */
 static int run(conv_entry *e, const float *a, const float *b, float *out, const float *bias,
                int arg_a, int arg_b, int arg_out) {
@@ -226,8 +299,14 @@ static int run(conv_entry *e, const float *a, const float *b, float *out, const 
     }
   }
   PIRF_TRY(ok(dnnl_memory_set_data_handle(e->scratchpad, p), "attach a buffer"));
+  int reorder_b = e->reorder[1] != NULL;
+  if (reorder_b && e->key.kind == KIND_FWD_BF16) {
+    weight_copy *c;
+    PIRF_TRY(weight_copy_for(e, b, &c, &reorder_b));
+    PIRF_TRY(ok(dnnl_memory_set_data_handle(e->mine[1], c->buf), "attach a buffer"));
+  }
   for (int i = 0; i < 2; i++)
-    if (e->reorder[i]) {
+    if (e->reorder[i] && (i == 0 || reorder_b)) {
       dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, e->user[i]}, {DNNL_ARG_TO, e->mine[i]}};
       PIRF_TRY(ok(dnnl_primitive_execute(e->reorder[i], stream, 2, args), "reorder an input"));
     }
@@ -248,17 +327,17 @@ static int run(conv_entry *e, const float *a, const float *b, float *out, const 
   return ok(dnnl_stream_wait(stream), "finish a convolution");
 }
 
-int pirf_dnnl_conv3_forward(float *y, const float *xp, const float *w, const float *bias, int B,
-                            int Cin, int Cout, int Hp, int Wp, int bf16) {
-  const conv_key k = {bf16 ? KIND_FWD_BF16 : KIND_FWD_F32, B, Cin, Cout, Hp, Wp, bias != NULL};
+int pirf_dnnl_conv_forward(float *y, const float *xp, const float *w, const float *bias, int B,
+                           int Cin, int Cout, int Hp, int Wp, int k, int bf16) {
+  const conv_key key = {bf16 ? KIND_FWD_BF16 : KIND_FWD_F32, B, Cin, Cout, Hp, Wp, bias != NULL, k};
   conv_entry *e;
-  PIRF_TRY(lookup(&k, &e));
+  PIRF_TRY(lookup(&key, &e));
   return run(e, xp, w, y, bias, DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST);
 }
 
 int pirf_dnnl_conv3_backward_data(float *dxp, const float *dy, const float *w, int B, int Cin,
                                   int Cout, int Hp, int Wp) {
-  const conv_key k = {KIND_BWD_DATA, B, Cin, Cout, Hp, Wp, 0};
+  const conv_key k = {KIND_BWD_DATA, B, Cin, Cout, Hp, Wp, 0, 3};
   conv_entry *e;
   PIRF_TRY(lookup(&k, &e));
   return run(e, dy, w, dxp, NULL, DNNL_ARG_DIFF_DST, DNNL_ARG_WEIGHTS, DNNL_ARG_DIFF_SRC);
@@ -266,7 +345,7 @@ int pirf_dnnl_conv3_backward_data(float *dxp, const float *dy, const float *w, i
 
 int pirf_dnnl_conv3_backward_weights(float *dw, const float *dy, const float *xp, int B, int Cin,
                                      int Cout, int Hp, int Wp) {
-  const conv_key k = {KIND_BWD_WEIGHTS, B, Cin, Cout, Hp, Wp, 0};
+  const conv_key k = {KIND_BWD_WEIGHTS, B, Cin, Cout, Hp, Wp, 0, 3};
   conv_entry *e;
   PIRF_TRY(lookup(&k, &e));
   return run(e, dy, xp, dw, NULL, DNNL_ARG_DIFF_DST, DNNL_ARG_SRC, DNNL_ARG_DIFF_WEIGHTS);

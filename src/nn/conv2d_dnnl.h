@@ -1,13 +1,14 @@
 /* The 3x3 convolution's three products computed by oneDNN (private to src/nn; conv2d.c's
- * PIRF_CONV3_DNNL algorithm).
+ * PIRF_CONV3_DNNL algorithm), and the bfloat16 forward of the 1x1 convolution.
  *
- * Every function works on the PADDED plane that conv2d.c builds with pirf_halo_pad:
+ * The 3x3 functions work on the PADDED plane that conv2d.c builds with pirf_halo_pad:
  * xp[B][Cin][Hp][Wp], Hp = ym + 2, Wp = xm + 2, so oneDNN runs a "valid" (unpadded) convolution and
  * the halo cells from neighbouring tiles are already in place. y, dy are [B][Cout][ym][xm] and w
- * [Cout][Cin][3][3], the caller's float32 layouts; oneDNN's blocked copies, its reorders and its
+ * [Cout][Cin][k][k], the caller's float32 layouts; oneDNN's blocked copies, its reorders and its
  * scratchpad live in one workspace owned by this file (grown on demand, never shrunk).
  *
- *   pirf_dnnl_conv3_forward          y = bias + w * xp; bf16 = 1 rounds xp and w to bfloat16
+ *   pirf_dnnl_conv_forward           y = bias + w * xp for a k x k kernel (k = 1: xp is the plain
+ *                                    plane, Hp = ym); bf16 = 1 rounds xp and w to bfloat16
  *                                    (float32 accumulation and output): only for evaluations that
  *                                    carry no gradient (model.nograd_precision).
  *   pirf_dnnl_conv3_backward_data    dxp = w^T * dy (OVERWRITES the padded gradient)
@@ -19,8 +20,8 @@
 
 #include <stddef.h>
 
-int pirf_dnnl_conv3_forward(float *y, const float *xp, const float *w, const float *bias, int B,
-                            int Cin, int Cout, int Hp, int Wp, int bf16);
+int pirf_dnnl_conv_forward(float *y, const float *xp, const float *w, const float *bias, int B,
+                           int Cin, int Cout, int Hp, int Wp, int k, int bf16);
 int pirf_dnnl_conv3_backward_data(float *dxp, const float *dy, const float *w, int B, int Cin,
                                   int Cout, int Hp, int Wp);
 int pirf_dnnl_conv3_backward_weights(float *dw, const float *dy, const float *xp, int B, int Cin,

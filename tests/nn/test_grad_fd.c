@@ -9,7 +9,7 @@
  *      each single entry, so the difference is exact up to float rounding and one wrong term
  *      fails. The gradient buffers start non-zero to check that backward accumulates.
  *
- *  conv3_bf16_forward_matches_direct_sum_of_rounded_operands (argv[2] = dnnl):
+ *  conv3_bf16_forward_matches_direct_sum_of_rounded_operands (argv[2] = dnnl), and conv1's:
  *      with pirf_conv2d_set_forward_bf16, y equals the double direct sum over x and w rounded to
  *      bfloat16 (round to nearest even), and differs from the float32 output.
  *
@@ -106,7 +106,7 @@ static float round_bf16(float x) {
  * and is not the float32 result (the setting took effect). */
 static void check_bf16(layer *ly, const char *name, const float *x, const float *w, const float *b,
                        const float *y32) {
-  const size_t nw = (size_t)Cout * Cin * 9;
+  const size_t nw = (size_t)Cout * Cin * ly->k * ly->k;
   float *xr = nn_alloc(ly->nx), *wr = nn_alloc(nw), *y = nn_alloc_dirty(ly->ny);
   double *yref = calloc(ly->ny, sizeof *yref);
   for (size_t k = 0; k < ly->nx; k++) xr[k] = round_bf16(x[k]);
@@ -211,7 +211,9 @@ int main(int argc, char **argv) {
     if (!(fabs(y[k] - yref[k]) <= 1e-5 * (1 + fabs(yref[k]))) && bad++ < 5)
       fprintf(stderr, "%s y[%zu] = %.8g, direct sum %.8g\n", name, k, y[k], yref[k]);
   TEST_CHECK(bad == 0, "%s_forward_matches_direct_sum: %d wrong outputs", name, bad);
-  if (ly.op == OP_CONV3 && !strcmp(algo, "dnnl")) check_bf16(&ly, name, x, w, b, y);
+  if (((ly.op == OP_CONV3 && !strcmp(algo, "dnnl")) || ly.op == OP_CONV1) &&
+      pirf_conv2d_bf16_supported())
+    check_bf16(&ly, name, x, w, b, y);
 
   /* backward accumulates onto non-zero buffers; subtract the start values to get the gradient */
   nn_fill_vec(ly.nx, 5, dx0);
