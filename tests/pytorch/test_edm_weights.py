@@ -165,6 +165,7 @@ else:
     x = rng.standard_normal((3, 2, 16, 16)).astype(np.float32)
     with h5py.File(os.path.join(w, "x.h5"), "w") as f:
         f["fields"] = x
+        f.attrs["format_version"] = 1  # a pirf field file (docs/data-format.md)
     y = os.path.join(w, "y.h5")
     ok, out = run([mpiexec, "-n", "2", pirf, "denoise", "--checkpoint", ck2, "--input",
                    os.path.join(w, "x.h5"), "--sigma", "0.7", "--output", y, "--batch", "2"] + SMALL[1:])
