@@ -58,11 +58,16 @@ typedef enum {
 #define PIRF_CONV3_IM2COL_MAX_PIXELS 1024
 void pirf_conv2d_set_algo(pirf_conv3_algo algo);
 pirf_conv3_algo pirf_conv2d_algo(void);
-/* bfloat16 forward convolutions, 3x3 and 1x1 (a process-wide setting, off by default; returns the previous
- * one): the input and weights are rounded to bfloat16, the products summed in float32, the output
- * float32; always through oneDNN, whatever the algorithm. Only for evaluations that carry no
- * gradient (model.nograd_precision, set by pirf_unet_forward without tape); backward stays FP32. */
-int pirf_conv2d_set_forward_bf16(int on);
+/* How forward convolutions compute (a process-wide setting, FP32 by default; returns the previous
+ * one). Only for evaluations that carry no gradient (model.nograd_precision, set by
+ * pirf_unet_forward without tape); backward always runs the FP32 direct convolution.
+ *   PIRF_CONV_FWD_BF16      3x3 and 1x1: input and weights rounded to bfloat16, products summed
+ *                           in float32, float32 output; through oneDNN whatever the algorithm
+ *   PIRF_CONV_FWD_WINOGRAD  3x3: oneDNN's float32 Winograd F(4x4, 3x3) (2.25x fewer
+ *                           multiplications, rounding errors a few times the direct sum's), where
+ *                           oneDNN has it for the shape, else the direct convolution; 1x1 as FP32 */
+typedef enum { PIRF_CONV_FWD_FP32 = 0, PIRF_CONV_FWD_BF16 = 1, PIRF_CONV_FWD_WINOGRAD = 2 } pirf_conv_fwd;
+pirf_conv_fwd pirf_conv2d_set_forward(pirf_conv_fwd mode);
 /* Whether this CPU has oneDNN's bfloat16 convolutions (AVX-512 or newer, natively with
  * AVX512_BF16 or AMX; emulated on plain AVX-512). */
 int pirf_conv2d_bf16_supported(void);

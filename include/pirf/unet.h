@@ -40,9 +40,10 @@ typedef struct {
                                               (pirf/pg_branch.h); the first conv then has 2C inputs */
   int augment_dim;                         /* model.augment_dim: EDM's augmentation labels, added to
                                               the noise embedding through map_augment (0 = none) */
-  int nograd_bf16;                         /* model.nograd_precision bf16: evaluations without tape
-                                              run their 3x3 convolutions in bfloat16 (not a property
-                                              of the weights: checkpoints do not record it) */
+  int nograd_precision;                    /* model.nograd_precision as a pirf_conv_fwd: how
+                                              evaluations without tape run their convolutions
+                                              (not a property of the weights: checkpoints do not
+                                              record it) */
 } pirf_unet_config;
 
 typedef enum {

@@ -141,9 +141,15 @@ static int bench_conv(pirf_bench *b, const pirf_decomp *dc, int level, int B, in
     }
     /* model.nograd_precision: bf16's forward (oneDNN, operands rounded to bfloat16) */
     if (d == 0 && !err && pirf_conv2d_bf16_supported()) {
-      const int was = pirf_conv2d_set_forward_bf16(1);
+      const pirf_conv_fwd was = pirf_conv2d_set_forward(PIRF_CONV_FWD_BF16);
       err = pirf_bench_row(b, "conv3x3 fwd onednn bf16", shape, flops, fns[d], &c);
-      pirf_conv2d_set_forward_bf16(was);
+      pirf_conv2d_set_forward(was);
+    }
+    /* model.nograd_precision: winograd (flops counted as the direct convolution's) */
+    if (d == 0 && !err) {
+      const pirf_conv_fwd was = pirf_conv2d_set_forward(PIRF_CONV_FWD_WINOGRAD);
+      err = pirf_bench_row(b, "conv3x3 fwd onednn winograd", shape, flops, fns[d], &c);
+      pirf_conv2d_set_forward(was);
     }
   }
   pirf_conv2d_set_algo(PIRF_CONV3_AUTO);

@@ -17,8 +17,9 @@ const pirf_cfg_spec pirf_model_schema[] = {
     {"model.augment_dim", PIRF_CFG_INT, "0", 0, 64, 0, 0, NULL,
      "EDM's augmentation labels (map_augment, bias-free, into the noise embedding): 9 to pretrain "
      "with pretrain.augment, 0 = none; sampling and fine-tuning feed no labels"},
-    {"model.nograd_precision", PIRF_CFG_ENUM, "fp32", 0, 0, 0, 0, "fp32|bf16",
-     "precision of the 3x3 convolutions in network evaluations that carry no gradient (sampling, "
-     "fine-tuning's N - K frozen steps): bf16 rounds their inputs and weights to bfloat16 and sums "
-     "in float32 (needs AVX-512; docs/performance.md measures speed and sample quality)"},
+    {"model.nograd_precision", PIRF_CFG_ENUM, "fp32", 0, 0, 0, 0, "fp32|bf16|winograd",
+     "how network evaluations that carry no gradient (sampling, fine-tuning's N - K frozen steps) "
+     "compute their convolutions: fp32 direct; bf16 rounds inputs and weights to bfloat16 and sums "
+     "in float32 (needs AVX-512); winograd: float32 Winograd F(4x4,3x3) for the 3x3 ones "
+     "(docs/model.md; docs/performance.md measures speed and sample quality)"},
     {NULL, 0, NULL, 0, 0, 0, 0, NULL, NULL}};

@@ -48,8 +48,11 @@ int pirf_unet_config_from_deck(const pirf_config *cfg, int resolution, int data_
   uc->dropout = pirf_cfg_real(cfg, "model.dropout");
   uc->physics_gradient = pirf_cfg_bool(cfg, "model.physics_gradient");
   uc->augment_dim = (int)pirf_cfg_int(cfg, "model.augment_dim");
-  uc->nograd_bf16 = !strcmp(pirf_cfg_str(cfg, "model.nograd_precision"), "bf16");
-  PIRF_USER_CHECK(!uc->nograd_bf16 || pirf_conv2d_bf16_supported(),
+  const char *np = pirf_cfg_str(cfg, "model.nograd_precision");
+  uc->nograd_precision = !strcmp(np, "bf16")       ? PIRF_CONV_FWD_BF16
+                         : !strcmp(np, "winograd") ? PIRF_CONV_FWD_WINOGRAD
+                                                   : PIRF_CONV_FWD_FP32;
+  PIRF_USER_CHECK(uc->nograd_precision != PIRF_CONV_FWD_BF16 || pirf_conv2d_bf16_supported(),
                   "model.nograd_precision is bf16 but oneDNN has no bfloat16 convolution for "
                   "this CPU (it needs AVX-512); set model.nograd_precision: fp32");
   uc->emb_channels = 4 * uc->model_channels;   /* channel_mult_emb = 4 */

@@ -749,9 +749,10 @@ int pirf_unet_forward(const pirf_unet *net, pirf_unet_work *w, pirf_unet_tape *t
   pirf_prof_begin(PIRF_EV_UNET_FWD);
   /* model.nograd_precision: reduced precision only where no gradient flows (taped evaluations,
    * truncated ones included, stay float32 throughout) */
-  const int bf16 = !tape && net->cfg.nograd_bf16, was = bf16 ? pirf_conv2d_set_forward_bf16(1) : 0;
+  const pirf_conv_fwd mode = tape ? PIRF_CONV_FWD_FP32 : (pirf_conv_fwd)net->cfg.nograd_precision;
+  const pirf_conv_fwd was = pirf_conv2d_set_forward(mode);
   const int err = unet_forward(net, w, tape, params, x, c_noise, aug, B, drop, F);
-  if (bf16) pirf_conv2d_set_forward_bf16(was);
+  pirf_conv2d_set_forward(was);
   pirf_prof_end(PIRF_EV_UNET_FWD, 0); /* the layers log their own flops */
   return err;
 }

@@ -35,12 +35,12 @@
 #include <string.h>
 
 static pirf_conv3_algo conv3_algo = PIRF_CONV3_AUTO;
-static int forward_bf16;
+static pirf_conv_fwd forward_mode = PIRF_CONV_FWD_FP32;
 void pirf_conv2d_set_algo(pirf_conv3_algo algo) { conv3_algo = algo; }
 pirf_conv3_algo pirf_conv2d_algo(void) { return conv3_algo; }
-int pirf_conv2d_set_forward_bf16(int on) {
-  const int was = forward_bf16;
-  forward_bf16 = on != 0;
+pirf_conv_fwd pirf_conv2d_set_forward(pirf_conv_fwd mode) {
+  const pirf_conv_fwd was = forward_mode;
+  forward_mode = mode;
   return was;
 }
 
@@ -389,7 +389,7 @@ static int dnnl_forward(const pirf_level *L, float *y, const float *x, const flo
   conv3_scratch s = carve3(L, PIRF_CONV3_DNNL, B, Cin, Cout, align64(scratch));
   PIRF_TRY(pirf_halo_pad(L, B * Cin, x, s.xp, s.halo));
   return pirf_dnnl_conv_forward(y, s.xp, w, bias, B, Cin, Cout, L->ym + 2, L->xm + 2, 3,
-                                forward_bf16);
+                                forward_mode);
 }
 
 static int dnnl_backward(const pirf_level *L, float *dx, float *dw, const float *dy,
@@ -417,7 +417,8 @@ static double conv_flops(const pirf_level *L, int B, int Cin, int Cout, int k) {
 
 static int conv3_forward_algo(const pirf_level *L, float *y, const float *x, const float *w,
                               const float *bias, int B, int Cin, int Cout, float *scratch) {
-  if (forward_bf16) return dnnl_forward(L, y, x, w, bias, B, Cin, Cout, scratch);
+  if (forward_mode != PIRF_CONV_FWD_FP32)
+    return dnnl_forward(L, y, x, w, bias, B, Cin, Cout, scratch);
   switch (pirf_conv2d_chosen(L)) {
   case PIRF_CONV3_DNNL: return dnnl_forward(L, y, x, w, bias, B, Cin, Cout, scratch);
   case PIRF_CONV3_IM2COL: return im2col_forward(L, y, x, w, bias, B, Cin, Cout, scratch);
@@ -444,8 +445,8 @@ int pirf_conv2d_forward(const pirf_level *L, float *y, const float *x, const flo
   const pirf_event ev = k == 1 ? PIRF_EV_CONV1_FWD : PIRF_EV_CONV3_FWD;
   pirf_prof_begin(ev);
   int err = 0;
-  if (k == 1 && forward_bf16) /* bf16 through oneDNN, as the 3x3 ones */
-    err = pirf_dnnl_conv_forward(y, x, w, bias, B, Cin, Cout, L->ym, L->xm, 1, 1);
+  if (k == 1 && forward_mode == PIRF_CONV_FWD_BF16) /* bf16 through oneDNN, as the 3x3 ones */
+    err = pirf_dnnl_conv_forward(y, x, w, bias, B, Cin, Cout, L->ym, L->xm, 1, PIRF_CONV_FWD_BF16);
   else if (k == 1)
     conv1_forward(L, y, x, w, bias, B, Cin, Cout);
   else

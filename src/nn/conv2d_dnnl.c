@@ -1,4 +1,5 @@
-/* oneDNN's convolutions: 3x3 on the padded plane, and 1x1 forwards in bfloat16 (conv2d_dnnl.h).
+/* oneDNN's convolutions: 3x3 on the padded plane (direct or Winograd), and 1x1 forwards in
+ * bfloat16 (conv2d_dnnl.h).
  *
  * Why oneDNN: its "brgconv" kernels run the products of our shapes at 85-100 % of a core's FP32
  * peak where OpenBLAS's SGEMM on the same data reaches 35-75 % (the narrow M = Cout of 32- and
@@ -18,9 +19,9 @@
  * The weight gradient always goes through the workspace and a reorder with a sum post-op, since a
  * convolution primitive can only overwrite its output and conv2d's contract accumulates.
  *
- * Weights of the bf16 forward: their reorder (rounding into oneDNN's blocked layout) costs as much
- * as a small convolution, and the same weights serve many evaluations in a row (the sampler's
- * steps), so the reordered copy is kept per (weights pointer, shape) and reused while a
+ * Weights of the bf16 and Winograd forwards: their reorder (rounding into oneDNN's blocked layout,
+ * or the Winograd transform) costs as much as a small convolution, and the same weights serve many
+ * evaluations in a row (the sampler's steps), so the reordered copy is kept per (weights pointer, shape) and reused while a
  * fingerprint of the float32 weights is unchanged. The fingerprint is exact for any change of one
  * weight (every step of its hash is a bijection) and misses a change of several with probability
  * 2^-64; it costs one read of the weights, about a tenth of the reorder.
@@ -38,7 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { KIND_FWD_F32, KIND_FWD_BF16, KIND_BWD_DATA, KIND_BWD_WEIGHTS } conv_kind;
+typedef enum { KIND_FWD_F32, KIND_FWD_BF16, KIND_FWD_WINOGRAD, KIND_BWD_DATA, KIND_BWD_WEIGHTS } conv_kind;
 
 typedef struct {
   int kind, B, Cin, Cout, Hp, Wp, bias, k; /* k: kernel size (1 only in the forward) */
@@ -60,7 +61,7 @@ static dnnl_stream_t stream;
 static void *workspace;
 static size_t workspace_size;
 
-/* Reordered bf16 weights (see the top of the file). */
+/* Reordered weights of the bf16 and Winograd forwards (see the top of the file). */
 typedef struct {
   const float *src;
   dnnl_memory_desc_t md; /* the layout they were reordered into (shape and blocking) */
@@ -175,14 +176,25 @@ static int build(conv_entry *e, const conv_key *k) {
               "ask for a user scratchpad"));
   /* the forward descriptor: the primitive itself, or the hint the backward ones need */
   dnnl_convolution_desc_t fd, cd;
-  const int is_fwd = k->kind == KIND_FWD_F32 || k->kind == KIND_FWD_BF16;
+  const int is_fwd = k->kind <= KIND_FWD_WINOGRAD;
   PIRF_TRY(ok(dnnl_convolution_forward_desc_init(
                   &fd, is_fwd ? dnnl_forward_inference : dnnl_forward_training,
-                  dnnl_convolution_direct, &a_x, &a_w, is_fwd && k->bias ? &u_b : NULL, &a_y,
-                  strides, pad, pad),
+                  k->kind == KIND_FWD_WINOGRAD ? dnnl_convolution_winograd
+                                               : dnnl_convolution_direct,
+                  &a_x, &a_w, is_fwd && k->bias ? &u_b : NULL, &a_y, strides, pad, pad),
               "describe a convolution"));
   dnnl_primitive_desc_t pd, hint = NULL;
-  if (is_fwd) {
+  if (k->kind == KIND_FWD_WINOGRAD) {
+    if (dnnl_primitive_desc_create(&pd, &fd, attr, engine, NULL) != dnnl_success) {
+      /* no Winograd kernel for this shape or CPU (few channels, no AVX-512): the direct one */
+      PIRF_TRY(ok(dnnl_convolution_forward_desc_init(
+                      &fd, dnnl_forward_inference, dnnl_convolution_direct, &a_x, &a_w,
+                      k->bias ? &u_b : NULL, &a_y, strides, pad, pad),
+                  "describe a convolution"));
+      PIRF_TRY(ok(dnnl_primitive_desc_create(&pd, &fd, attr, engine, NULL),
+                  "set up a convolution"));
+    }
+  } else if (is_fwd) {
     PIRF_TRY(ok(dnnl_primitive_desc_create(&pd, &fd, attr, engine, NULL), "set up a convolution"));
   } else {
     PIRF_TRY(ok(dnnl_primitive_desc_create(&hint, &fd, NULL, engine, NULL), "set up a convolution"));
@@ -207,6 +219,7 @@ static int build(conv_entry *e, const conv_key *k) {
   switch (k->kind) {
   case KIND_FWD_F32:
   case KIND_FWD_BF16:
+  case KIND_FWD_WINOGRAD:
     PIRF_TRY(attach(e, 0, &u_x, q_x, 1, 0));
     PIRF_TRY(attach(e, 1, &u_w, q_w, 1, 0));
     PIRF_TRY(attach(e, 2, &u_y, q_y, 0, 0));
@@ -269,7 +282,7 @@ static int weight_copy_for(const conv_entry *e, const float *w, weight_copy **ou
   if (n_weight_copies == MAX_WEIGHT_COPIES) drop_weight_copies();
   weight_copy *c = &weight_copies[n_weight_copies];
   c->buf = aligned_alloc(64, e->bytes[1]);
-  PIRF_CHECK(c->buf, "out of memory for oneDNN's bf16 weights (%zu bytes)", e->bytes[1]);
+  PIRF_CHECK(c->buf, "out of memory for oneDNN's reordered weights (%zu bytes)", e->bytes[1]);
   c->src = w;
   c->md = *md;
   c->fingerprint = f;
@@ -300,7 +313,7 @@ static int run(conv_entry *e, const float *a, const float *b, float *out, const 
   }
   PIRF_TRY(ok(dnnl_memory_set_data_handle(e->scratchpad, p), "attach a buffer"));
   int reorder_b = e->reorder[1] != NULL;
-  if (reorder_b && e->key.kind == KIND_FWD_BF16) {
+  if (reorder_b && (e->key.kind == KIND_FWD_BF16 || e->key.kind == KIND_FWD_WINOGRAD)) {
     weight_copy *c;
     PIRF_TRY(weight_copy_for(e, b, &c, &reorder_b));
     PIRF_TRY(ok(dnnl_memory_set_data_handle(e->mine[1], c->buf), "attach a buffer"));
@@ -328,8 +341,11 @@ static int run(conv_entry *e, const float *a, const float *b, float *out, const 
 }
 
 int pirf_dnnl_conv_forward(float *y, const float *xp, const float *w, const float *bias, int B,
-                           int Cin, int Cout, int Hp, int Wp, int k, int bf16) {
-  const conv_key key = {bf16 ? KIND_FWD_BF16 : KIND_FWD_F32, B, Cin, Cout, Hp, Wp, bias != NULL, k};
+                           int Cin, int Cout, int Hp, int Wp, int k, pirf_conv_fwd mode) {
+  const int kind = mode == PIRF_CONV_FWD_BF16                 ? KIND_FWD_BF16
+                   : mode == PIRF_CONV_FWD_WINOGRAD && k == 3 ? KIND_FWD_WINOGRAD
+                                                              : KIND_FWD_F32;
+  const conv_key key = {kind, B, Cin, Cout, Hp, Wp, bias != NULL, k};
   conv_entry *e;
   PIRF_TRY(lookup(&key, &e));
   return run(e, xp, w, y, bias, DNNL_ARG_SRC, DNNL_ARG_WEIGHTS, DNNL_ARG_DST);

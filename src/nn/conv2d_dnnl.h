@@ -8,9 +8,11 @@
  * scratchpad live in one workspace owned by this file (grown on demand, never shrunk).
  *
  *   pirf_dnnl_conv_forward           y = bias + w * xp for a k x k kernel (k = 1: xp is the plain
- *                                    plane, Hp = ym); bf16 = 1 rounds xp and w to bfloat16
- *                                    (float32 accumulation and output): only for evaluations that
- *                                    carry no gradient (model.nograd_precision).
+ *                                    plane, Hp = ym); mode PIRF_CONV_FWD_BF16 rounds xp and w to
+ *                                    bfloat16 (float32 accumulation and output), WINOGRAD uses
+ *                                    oneDNN's Winograd F(4x4, 3x3) where it has one for the shape:
+ *                                    only for evaluations that carry no gradient
+ *                                    (model.nograd_precision).
  *   pirf_dnnl_conv3_backward_data    dxp = w^T * dy (OVERWRITES the padded gradient)
  *   pirf_dnnl_conv3_backward_weights dw += dy * xp^T (ACCUMULATES, as conv2d's contract)
  *
@@ -18,10 +20,12 @@
 #ifndef PIRF_CONV2D_DNNL_H
 #define PIRF_CONV2D_DNNL_H
 
+#include "pirf/conv2d.h"
+
 #include <stddef.h>
 
 int pirf_dnnl_conv_forward(float *y, const float *xp, const float *w, const float *bias, int B,
-                           int Cin, int Cout, int Hp, int Wp, int k, int bf16);
+                           int Cin, int Cout, int Hp, int Wp, int k, pirf_conv_fwd mode);
 int pirf_dnnl_conv3_backward_data(float *dxp, const float *dy, const float *w, int B, int Cin,
                                   int Cout, int Hp, int Wp);
 int pirf_dnnl_conv3_backward_weights(float *dw, const float *dy, const float *xp, int B, int Cin,

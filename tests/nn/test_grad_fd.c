@@ -10,7 +10,7 @@
  *      fails. The gradient buffers start non-zero to check that backward accumulates.
  *
  *  conv3_bf16_forward_matches_direct_sum_of_rounded_operands (argv[2] = dnnl), and conv1's:
- *      with pirf_conv2d_set_forward_bf16, y equals the double direct sum over x and w rounded to
+ *      with pirf_conv2d_set_forward(PIRF_CONV_FWD_BF16), y equals the double direct sum over x and w rounded to
  *      bfloat16 (round to nearest even), and differs from the float32 output.
  *
  * Shapes: B = 2, Cin = 3, Cout = 4 on a 6 x 8 field (rows x columns). argv[2] = shifted (default),
@@ -111,9 +111,9 @@ static void check_bf16(layer *ly, const char *name, const float *x, const float 
   double *yref = calloc(ly->ny, sizeof *yref);
   for (size_t k = 0; k < ly->nx; k++) xr[k] = round_bf16(x[k]);
   for (size_t k = 0; k < nw; k++) wr[k] = round_bf16(w[k]);
-  pirf_conv2d_set_forward_bf16(1);
+  pirf_conv2d_set_forward(PIRF_CONV_FWD_BF16);
   forward(ly, y, x, w, b);
-  pirf_conv2d_set_forward_bf16(0);
+  pirf_conv2d_set_forward(PIRF_CONV_FWD_FP32);
   reference(ly, yref, xr, wr, b);
   int bad = 0, differ = 0;
   for (size_t k = 0; k < ly->ny; k++) {

@@ -8,7 +8,7 @@
  * 2 data groups of 2 tiles: both groups must reproduce the whole field.
  * Grid 10 x 14 with levels = 2, so tiles are uneven (columns 8 + 6, rows 6 + 4) at level 0 and odd
  * (4 + 3, 3 + 2) at level 1. The 3x3 checks run with every algorithm (pirf_conv2d_set_algo), and
- * oneDNN's also with the bfloat16 forward (pirf_conv2d_set_forward_bf16). */
+ * oneDNN's also with the bfloat16 and Winograd forwards (pirf_conv2d_set_forward). */
 #include "nn_harness.h"
 #include "pirf/conv2d.h"
 #include "pirf/resample.h"
@@ -85,13 +85,17 @@ static void check_conv(const pirf_decomp *dt, const pirf_decomp *dw_, int level,
   snprintf(what, sizeof what, "conv%dx%d level %d y", k, k, level);
   compare_tile(what, &Lt, B * Cout, yT, yW);
   if (k == 3 && pirf_conv2d_algo() == PIRF_CONV3_DNNL) {
-    pirf_conv2d_set_forward_bf16(1);
-    err = pirf_conv2d_forward(&Lw, yW, xW, w, b, B, Cin, Cout, k, sw) ||
-          pirf_conv2d_forward(&Lt, yT, xT, w, b, B, Cin, Cout, k, st);
-    pirf_conv2d_set_forward_bf16(0);
-    TEST_CHECK(!err, "bf16 conv3 at level %d returned an error", level);
-    snprintf(what, sizeof what, "conv3x3 bf16 level %d y", level);
-    compare_tile(what, &Lt, B * Cout, yT, yW);
+    static const pirf_conv_fwd modes[2] = {PIRF_CONV_FWD_BF16, PIRF_CONV_FWD_WINOGRAD};
+    static const char *mode_names[2] = {"bf16", "winograd"};
+    for (int m = 0; m < 2; m++) {
+      pirf_conv2d_set_forward(modes[m]);
+      err = pirf_conv2d_forward(&Lw, yW, xW, w, b, B, Cin, Cout, k, sw) ||
+            pirf_conv2d_forward(&Lt, yT, xT, w, b, B, Cin, Cout, k, st);
+      pirf_conv2d_set_forward(PIRF_CONV_FWD_FP32);
+      TEST_CHECK(!err, "%s conv3 at level %d returned an error", mode_names[m], level);
+      snprintf(what, sizeof what, "conv3x3 %s level %d y", mode_names[m], level);
+      compare_tile(what, &Lt, B * Cout, yT, yW);
+    }
   }
   snprintf(what, sizeof what, "conv%dx%d level %d dx", k, k, level);
   compare_tile(what, &Lt, B * Cin, dxT, dxW);
