@@ -18,8 +18,8 @@
  *    of dx and dw.
  *  - No allocation: `scratch` is caller memory of at least pirf_conv2d_scratch_floats(L, B, Cin,
  *    Cout, k) floats (the same size serves forward and backward; 0 for k = 1). For k = 3 it is
- *    about 2*B*Cin*(ym+2)*(xm+2) (padded input and its gradient), plus 9*Cin*ym*xm on tiles
- *    that use im2col.
+ *    about 2*B*Cin*(ym+2)*(xm+2) (padded input and its gradient), plus 9*Cin*ym*xm when the
+ *    algorithm is im2col (oneDNN keeps its own workspace, conv2d_dnnl.c).
  *  - y must not alias x; dx must not alias dy. */
 #ifndef PIRF_CONV2D_H
 #define PIRF_CONV2D_H
@@ -55,7 +55,6 @@ typedef enum {
   PIRF_CONV3_ROWS = 3,
   PIRF_CONV3_DNNL = 4
 } pirf_conv3_algo;
-#define PIRF_CONV3_IM2COL_MAX_PIXELS 1024
 void pirf_conv2d_set_algo(pirf_conv3_algo algo);
 pirf_conv3_algo pirf_conv2d_algo(void);
 /* How forward convolutions compute (a process-wide setting, FP32 by default; returns the previous

@@ -1,8 +1,13 @@
 /* 2-D convolution, stride 1, same zero padding, k = 1 or 3, with bias (see pirf/conv2d.h).
  *
- * k = 1 is one SGEMM per sample: y_b[Cout][N] = w[Cout][Cin] x_b[Cin][N], N = ym*xm.
+ * k = 1 is one SGEMM per sample: y_b[Cout][N] = w[Cout][Cin] x_b[Cin][N], N = ym*xm (in bf16 mode
+ * oneDNN's 1x1 convolution instead).
  *
- * k = 3 uses "shifted GEMMs on the padded plane" instead of im2col. With the input padded to
+ * k = 3 by default runs oneDNN's primitives on the padded plane that pirf_halo_pad builds
+ * (PIRF_CONV3_DNNL, conv2d_dnnl.c); the bf16 and Winograd forwards of pirf_conv2d_set_forward
+ * always do. pirf's own algorithms, kept as references and for pirf bench's side-by-side rows:
+ *
+ * "Shifted GEMMs on the padded plane" (PIRF_CONV3_SHIFTED_GEMM) instead of im2col. With the input padded to
  * xp[Cin][ym+2][xm+2] (row stride Pw = xm+2, plane P = (ym+2)*Pw), output pixel (i, j) read at the
  * "wide" index q = i*Pw + j needs xp[c][q + u*Pw + v] for tap (u, v). So for each of the 9 taps,
  *     ywide[Cout][q] += w_uv[Cout][Cin] * xp[Cin][q + u*Pw + v]      (q = 0 .. Nw-1)
@@ -94,7 +99,7 @@ static conv3_scratch carve3(const pirf_level *L, pirf_conv3_algo algo, int B, in
 size_t pirf_conv2d_scratch_floats(const pirf_level *L, int B, int Cin, int Cout, int k) {
   if (k != 3) return 0;
   /* the shifted GEMMs' carve-up is a superset of oneDNN's, so scratch sized for either serves
-   * a bf16 forward (which always runs through oneDNN) */
+   * a bf16 or Winograd forward (which always runs through oneDNN) */
   const size_t a = carve3(L, pirf_conv2d_chosen(L), B, Cin, Cout, NULL).total;
   const size_t d = carve3(L, PIRF_CONV3_DNNL, B, Cin, Cout, NULL).total;
   return (a > d ? a : d) + 16;
