@@ -20,3 +20,8 @@ pirf_add_test(NAME conv_layers_are_rank_layout_invariant SOURCE tests/nn/test_la
 # 4 ranks as 2 data groups x 2 tiles
 pirf_add_test(NAME conv_layers_are_rank_layout_invariant_2groups SOURCE tests/nn/test_layout.c
               NP 4 ARGS 2 1)
+# model.nograd_precision=bf16 on a CPU without AVX-512: oneDNN is told to use no more than AVX2
+pirf_expect_error(bf16_without_avx512 2 "model.nograd_precision is bf16 but oneDNN has no bfloat16 convolution" 1
+                  info ${CMAKE_SOURCE_DIR}/input/quickstart.yaml model.nograd_precision=bf16)
+set_tests_properties(deck_error_bf16_without_avx512 PROPERTIES
+                     ENVIRONMENT "${PIRF_TEST_ENV};ONEDNN_MAX_CPU_ISA=AVX2")
