@@ -72,9 +72,6 @@ typedef struct {
 #define MAX_WEIGHT_COPIES 4096
 static weight_copy weight_copies[MAX_WEIGHT_COPIES];
 static int n_weight_copies;
-static size_t weight_copy_bytes;
-
-size_t pirf_dnnl_workspace_bytes(void) { return workspace_size + weight_copy_bytes; }
 
 /* FNV-1a style over the 32-bit words in 8 interleaved lanes (so that it vectorises), then the
  * lanes folded by an odd multiplier: each step is invertible in its lane, so changing one word
@@ -97,7 +94,6 @@ static uint64_t fingerprint(const float *w, size_t n) {
 static void drop_weight_copies(void) {
   for (int i = 0; i < n_weight_copies; i++) free(weight_copies[i].buf);
   n_weight_copies = 0;
-  weight_copy_bytes = 0;
 }
 
 int pirf_dnnl_bf16_supported(void) {
@@ -287,7 +283,6 @@ static int weight_copy_for(const conv_entry *e, const float *w, weight_copy **ou
   c->md = *md;
   c->fingerprint = f;
   n_weight_copies++;
-  weight_copy_bytes += e->bytes[1];
   *out = c;
   *stale = 1;
   return 0;

@@ -32,7 +32,5 @@ int pirf_dnnl_conv3_backward_weights(float *dw, const float *dy, const float *xp
                                      int Cout, int Hp, int Wp);
 /* oneDNN implements bfloat16 convolutions on this CPU (its ISA is AVX-512 core or newer). */
 int pirf_dnnl_bf16_supported(void);
-/* Bytes of the workspace (blocked copies and scratchpad) this process holds now. */
-size_t pirf_dnnl_workspace_bytes(void);
 
 #endif
